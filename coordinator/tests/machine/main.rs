@@ -1,0 +1,5 @@
+//! The state machine, tested without servers: it is a pure function.
+
+mod behaviour;
+mod fixture;
+mod properties;

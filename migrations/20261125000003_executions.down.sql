@@ -1,0 +1,3 @@
+DROP TABLE execution_subtasks;
+DROP TABLE execution_tasks;
+DROP TABLE executions;

@@ -1,0 +1,249 @@
+//! HTTP request and response bodies of the gateway (`/api/...`).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::agent::Agent;
+use crate::command::ResolveAction;
+use crate::event::{AgentEventBody, Disposition, ExecutionEvent};
+use crate::execution::{Execution, ExecutionStatus, RoutingPolicy};
+use crate::plan::Plan;
+use crate::task::{AgentMessage, TaskAssignment};
+use crate::validate::FieldError;
+use crate::{Id, Timestamp};
+
+/// `POST /api/agents`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterAgentRequest {
+    pub name: String,
+    #[serde(default = "default_role")]
+    pub role: String,
+    /// At least one, e.g. `["send_email", "make_phone_call"]`.
+    pub capabilities: Vec<String>,
+}
+
+fn default_role() -> String {
+    "assistant".to_owned()
+}
+
+/// The registered agent and its token. The token is shown this once and stored only hashed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RegisteredAgent {
+    #[serde(flatten)]
+    pub agent: Agent,
+    /// `Authorization: Bearer <token>` for the agent's own endpoints.
+    pub token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AgentList {
+    pub agents: Vec<Agent>,
+}
+
+/// `POST /api/executions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateExecutionRequest {
+    pub plan_id: Id,
+    pub agent_id: Id,
+    /// How many leaves may be in flight at once (default 1: strict WBS order).
+    #[serde(default)]
+    pub max_parallel: Option<u32>,
+    /// `agent` (default) or `any_capable`.
+    #[serde(default)]
+    pub routing: Option<RoutingPolicy>,
+}
+
+/// `PATCH /api/executions/{id}`: `PAUSED`, `RUNNING` (resume) or `CANCELLED`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateExecutionRequest {
+    pub status: ExecutionStatus,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /api/executions/{id}/reassign`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignRequest {
+    pub agent_id: Id,
+    /// One leaf; without it, the whole execution moves.
+    #[serde(default)]
+    pub task_id: Option<Id>,
+}
+
+/// `POST /api/executions/{id}/tasks/{task_id}/resolve`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveTaskRequest {
+    pub action: ResolveAction,
+}
+
+/// A page of executions; pass `next_cursor` as `cursor` for the next page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExecutionList {
+    pub executions: Vec<Execution>,
+    pub next_cursor: Option<String>,
+}
+
+/// A page of an execution's history, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EventList {
+    pub events: Vec<ExecutionEvent>,
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /api/executions/{id}/events`: an agent reports an event about a task it holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReportEventRequest {
+    /// Reuse it when re-sending; made by the gateway when absent.
+    #[serde(default)]
+    pub event_id: Option<Id>,
+    pub task_id: Id,
+    pub attempt: u32,
+    #[serde(default)]
+    pub timestamp: Option<Timestamp>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(flatten)]
+    pub body: AgentEventBody,
+}
+
+/// What the agent should do after reporting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NextStep {
+    /// Work on this next (it was already taken off the agent's queue).
+    Task { task: TaskAssignment },
+    /// The execution is finished; nothing more will come from it.
+    ExecutionComplete,
+    /// Keep working, or poll `GET /api/agents/{id}/work` for more.
+    Poll { retry_after_seconds: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReportEventResponse {
+    pub event_id: Id,
+    pub disposition: Disposition,
+    pub reason: Option<String>,
+    pub execution_status: ExecutionStatus,
+    pub progress: f64,
+    pub next: NextStep,
+}
+
+/// `GET /api/agents/{id}/work`: a task or a cancel, tagged by `type`.
+pub type WorkItem = AgentMessage;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PlanList {
+    pub plans: Vec<Plan>,
+    pub next_cursor: Option<String>,
+}
+
+/// `PUT /api/plans/{id}/tasks/{task}`: an operator's correction of one leaf.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePlanTaskRequest {
+    #[serde(default)]
+    pub capability: Option<String>,
+    #[serde(default)]
+    pub params: Option<Value>,
+    #[serde(default)]
+    pub timeout_seconds: Option<u32>,
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Health {
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Readiness {
+    pub database: bool,
+    pub nats: bool,
+}
+
+/// An error answer, RFC 9457 `application/problem+json`.
+///
+/// `type` is stable per kind of error (`https://planexec.dev/problems/<kind>`); `detail` says
+/// what was wrong and what to do. Extension members appear only for the kinds that have them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// Field-level errors of a 422.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    /// Of an invalid transition (409): where the execution is and where it may go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_status: Option<ExecutionStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<ExecutionStatus>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conductor-style polling, for existing workers (`/api/tasks/...`).
+// ---------------------------------------------------------------------------------------------
+
+/// A task as Conductor's `GET /api/tasks/poll/{taskType}` returns it.
+///
+/// `taskId` is `<task_id>.<attempt>`: in Conductor every retry is a new task id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConductorTask {
+    pub task_id: String,
+    pub task_type: String,
+    pub workflow_instance_id: Id,
+    pub reference_task_name: String,
+    pub status: String,
+    pub input_data: BTreeMap<String, Value>,
+    pub retry_count: u32,
+    pub response_timeout_seconds: u32,
+    pub worker_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConductorStatus {
+    InProgress,
+    Completed,
+    Failed,
+    FailedWithTerminalError,
+}
+
+/// The result a Conductor worker posts to `POST /api/tasks`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConductorTaskResult {
+    pub workflow_instance_id: Id,
+    pub task_id: String,
+    pub status: ConductorStatus,
+    #[serde(default)]
+    pub output_data: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub reason_for_incompletion: Option<String>,
+    #[serde(default)]
+    pub worker_id: Option<String>,
+    #[serde(default)]
+    pub logs: Vec<ConductorLog>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConductorLog {
+    pub log: String,
+    #[serde(default)]
+    pub created_time: Option<i64>,
+}

@@ -1,0 +1,238 @@
+//! Commands to the coordinator, over NATS request/reply on `planexec.cmd.<verb>`.
+//!
+//! The coordinator owns every write of execution state; the gateway and the CLI ask it through
+//! these. Each command names its reply type, and every reply is a [`Reply`]: the typed result
+//! or a typed [`CommandError`].
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::agent::Agent;
+use crate::event::{AgentEvent, Disposition};
+use crate::execution::{Execution, ExecutionStatus, RoutingPolicy};
+use crate::validate::FieldError;
+use crate::Id;
+
+/// A request the coordinator answers.
+pub trait Command: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The last token of the subject, `planexec.cmd.<VERB>`.
+    const VERB: &'static str;
+    type Reply: Serialize + DeserializeOwned + Send + 'static;
+}
+
+/// Create an execution of a plan for an agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CreateExecution {
+    pub plan_id: Id,
+    pub agent_id: Id,
+    #[serde(default)]
+    pub max_parallel: Option<u32>,
+    #[serde(default)]
+    pub routing: Option<RoutingPolicy>,
+}
+
+impl Command for CreateExecution {
+    const VERB: &'static str = "create_execution";
+    type Reply = Execution;
+}
+
+/// Pause (`PAUSED`), resume (`RUNNING`) or cancel (`CANCELLED`) an execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UpdateExecutionStatus {
+    pub execution_id: Id,
+    pub status: ExecutionStatus,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl Command for UpdateExecutionStatus {
+    const VERB: &'static str = "update_execution_status";
+    type Reply = Execution;
+}
+
+/// Register an agent. The gateway makes the token and sends only its hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RegisterAgent {
+    pub name: String,
+    pub role: String,
+    pub capabilities: Vec<String>,
+    /// Hex SHA-256 of the agent's token.
+    pub token_hash: String,
+}
+
+impl Command for RegisterAgent {
+    const VERB: &'static str = "register_agent";
+    type Reply = Agent;
+}
+
+/// An event an agent reported over HTTP, forwarded by the gateway after authentication.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReportEvent {
+    /// The authenticated sender; it must be the task's assignee.
+    pub agent_id: Id,
+    pub event: AgentEvent,
+}
+
+impl Command for ReportEvent {
+    const VERB: &'static str = "report_event";
+    type Reply = ReportOutcome;
+}
+
+/// What became of a reported event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReportOutcome {
+    pub disposition: Disposition,
+    /// Why it was rejected.
+    pub reason: Option<String>,
+    pub execution_status: ExecutionStatus,
+    pub progress: f64,
+}
+
+/// Move a task (or every unfinished task of the execution) to another agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Reassign {
+    pub execution_id: Id,
+    /// A leaf; `None` moves the whole execution (its agent and every unfinished leaf).
+    #[serde(default)]
+    pub task_id: Option<Id>,
+    pub agent_id: Id,
+}
+
+impl Command for Reassign {
+    const VERB: &'static str = "reassign";
+    type Reply = Execution;
+}
+
+/// Approve a plan that needs review; executions waiting in NEEDS_REVIEW start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ApprovePlan {
+    pub plan_id: Id,
+}
+
+impl Command for ApprovePlan {
+    const VERB: &'static str = "approve_plan";
+    type Reply = PlanApproved;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PlanApproved {
+    pub plan_id: Id,
+    /// Executions that left NEEDS_REVIEW.
+    pub released_executions: u32,
+}
+
+/// Retry a failed leaf with a fresh attempt budget, or skip it; the execution resumes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ResolveTask {
+    pub execution_id: Id,
+    pub task_id: Id,
+    pub action: ResolveAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolveAction {
+    Retry,
+    Skip,
+}
+
+impl Command for ResolveTask {
+    const VERB: &'static str = "resolve_task";
+    type Reply = Execution;
+}
+
+/// A command's answer: the result or a typed error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply<T> {
+    Ok(T),
+    Error(CommandError),
+}
+
+impl<T> From<Result<T, CommandError>> for Reply<T> {
+    fn from(result: Result<T, CommandError>) -> Self {
+        match result {
+            Ok(value) => Self::Ok(value),
+            Err(error) => Self::Error(error),
+        }
+    }
+}
+
+impl<T> From<Reply<T>> for Result<T, CommandError> {
+    fn from(reply: Reply<T>) -> Self {
+        match reply {
+            Reply::Ok(value) => Ok(value),
+            Reply::Error(error) => Err(error),
+        }
+    }
+}
+
+/// Why a command was refused. Each kind maps to one HTTP status and problem type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CommandError {
+    NotFound {
+        resource: String,
+        id: String,
+    },
+    /// The execution cannot go from `current` to `requested`; `allowed` lists where it can go.
+    InvalidTransition {
+        current: ExecutionStatus,
+        requested: ExecutionStatus,
+        allowed: Vec<ExecutionStatus>,
+    },
+    Invalid {
+        errors: Vec<FieldError>,
+    },
+    Conflict {
+        message: String,
+    },
+    Forbidden {
+        message: String,
+    },
+    /// Execution is switched off (`PLANEXE_EXECUTION_ENABLED=false`).
+    Disabled {
+        message: String,
+    },
+    Internal {
+        message: String,
+    },
+}
+
+impl CommandError {
+    pub fn not_found(resource: &str, id: impl ToString) -> Self {
+        Self::NotFound { resource: resource.to_owned(), id: id.to_string() }
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid { errors: vec![FieldError::new(field, message)] }
+    }
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFound { resource, id } => write!(f, "{resource} {id} not found"),
+            Self::InvalidTransition { current, requested, allowed } => {
+                let allowed: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+                write!(
+                    f,
+                    "cannot go from {current} to {requested}; from {current} the allowed states are [{}]",
+                    allowed.join(", ")
+                )
+            }
+            Self::Invalid { errors } => {
+                let parts: Vec<String> =
+                    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+                write!(f, "invalid input: {}", parts.join("; "))
+            }
+            Self::Conflict { message }
+            | Self::Forbidden { message }
+            | Self::Disabled { message }
+            | Self::Internal { message } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for CommandError {}

@@ -1,0 +1,42 @@
+//! The wire contract of planexec: every type that crosses a process boundary.
+//!
+//! Agents, the coordinator, the gateway and the CLI talk only through these types, as JSON.
+//! The crate holds data and its validation rules, nothing that does I/O, so any process (or a
+//! foreign agent reading `schemas/json/`) can depend on it.
+//!
+//! - [`agent`]: agents, their capabilities and liveness.
+//! - [`plan`]: imported plans (phases, tasks, subtasks, dependencies) and the plan document.
+//! - [`execution`]: executions, their tasks and the status enums of the state machine.
+//! - [`event`]: what agents report and what the coordinator records as history.
+//! - [`task`]: what the coordinator hands to an agent (assignments, cancels, retry policy).
+//! - [`command`]: NATS request/reply commands to the coordinator and their typed errors.
+//! - [`api`]: HTTP request and response bodies of the gateway.
+//! - [`update`]: compact live updates published per execution.
+//! - [`subjects`]: NATS subject and stream names.
+//! - [`validate`]: field-level validation shared by the gateway and the coordinator.
+
+pub mod agent;
+pub mod api;
+pub mod command;
+pub mod event;
+pub mod execution;
+pub mod plan;
+pub mod subjects;
+pub mod task;
+pub mod update;
+pub mod validate;
+
+mod json_schema;
+
+pub use json_schema::{json_schemas, render as render_json_schema};
+
+/// Identifiers are UUIDs everywhere; new ones are version 7 (time-ordered).
+pub type Id = uuid::Uuid;
+
+/// A fresh time-ordered identifier.
+pub fn new_id() -> Id {
+    uuid::Uuid::now_v7()
+}
+
+/// Timestamps on the wire are RFC 3339 in UTC.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
