@@ -111,7 +111,9 @@ impl Decomposition {
         let leaves = self.leaves();
         let mut capabilities = std::collections::BTreeMap::new();
         for (_, _, leaf) in &leaves {
-            *capabilities.entry(leaf.capability.capability.clone()).or_insert(0u32) += 1;
+            *capabilities
+                .entry(leaf.capability.capability.clone())
+                .or_insert(0u32) += 1;
         }
         let mut review: Vec<ReviewItem> = leaves
             .iter()

@@ -8,11 +8,11 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::Id;
 use crate::agent::Agent;
 use crate::event::{AgentEvent, Disposition};
 use crate::execution::{Execution, ExecutionStatus, RoutingPolicy};
 use crate::validate::FieldError;
-use crate::Id;
 
 /// A request the coordinator answers.
 pub trait Command: Serialize + DeserializeOwned + Send + Sync + 'static {
@@ -202,11 +202,16 @@ pub enum CommandError {
 
 impl CommandError {
     pub fn not_found(resource: &str, id: impl ToString) -> Self {
-        Self::NotFound { resource: resource.to_owned(), id: id.to_string() }
+        Self::NotFound {
+            resource: resource.to_owned(),
+            id: id.to_string(),
+        }
     }
 
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self::Invalid { errors: vec![FieldError::new(field, message)] }
+        Self::Invalid {
+            errors: vec![FieldError::new(field, message)],
+        }
     }
 }
 
@@ -214,7 +219,11 @@ impl std::fmt::Display for CommandError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::NotFound { resource, id } => write!(f, "{resource} {id} not found"),
-            Self::InvalidTransition { current, requested, allowed } => {
+            Self::InvalidTransition {
+                current,
+                requested,
+                allowed,
+            } => {
                 let allowed: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
                 write!(
                     f,
@@ -223,8 +232,10 @@ impl std::fmt::Display for CommandError {
                 )
             }
             Self::Invalid { errors } => {
-                let parts: Vec<String> =
-                    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+                let parts: Vec<String> = errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect();
                 write!(f, "invalid input: {}", parts.join("; "))
             }
             Self::Conflict { message }

@@ -10,7 +10,9 @@ use crate::{agent, api, command, event, execution, plan, task, update};
 
 /// Each schema gets its own generator so that its `$defs` hold only what it references.
 fn schema_of<T: JsonSchema>() -> Value {
-    SchemaGenerator::new(SchemaSettings::draft2020_12()).root_schema_for::<T>().to_value()
+    SchemaGenerator::new(SchemaSettings::draft2020_12())
+        .root_schema_for::<T>()
+        .to_value()
 }
 
 /// `(file stem, schema)` for every type that crosses a process boundary, sorted by name.
@@ -30,20 +32,44 @@ pub fn json_schemas() -> Vec<(&'static str, Value)> {
         ("plan_document", schema_of::<plan::PlanDocument>()),
         ("problem", schema_of::<api::Problem>()),
         ("task_assignment", schema_of::<task::TaskAssignment>()),
-        ("command_create_execution", schema_of::<command::CreateExecution>()),
-        ("command_update_execution_status", schema_of::<command::UpdateExecutionStatus>()),
-        ("command_register_agent", schema_of::<command::RegisterAgent>()),
+        (
+            "command_create_execution",
+            schema_of::<command::CreateExecution>(),
+        ),
+        (
+            "command_update_execution_status",
+            schema_of::<command::UpdateExecutionStatus>(),
+        ),
+        (
+            "command_register_agent",
+            schema_of::<command::RegisterAgent>(),
+        ),
         ("command_report_event", schema_of::<command::ReportEvent>()),
         ("command_reassign", schema_of::<command::Reassign>()),
         ("command_approve_plan", schema_of::<command::ApprovePlan>()),
         ("command_resolve_task", schema_of::<command::ResolveTask>()),
         ("command_error", schema_of::<command::CommandError>()),
-        ("report_event_request", schema_of::<api::ReportEventRequest>()),
-        ("report_event_response", schema_of::<api::ReportEventResponse>()),
-        ("register_agent_request", schema_of::<api::RegisterAgentRequest>()),
-        ("create_execution_request", schema_of::<api::CreateExecutionRequest>()),
+        (
+            "report_event_request",
+            schema_of::<api::ReportEventRequest>(),
+        ),
+        (
+            "report_event_response",
+            schema_of::<api::ReportEventResponse>(),
+        ),
+        (
+            "register_agent_request",
+            schema_of::<api::RegisterAgentRequest>(),
+        ),
+        (
+            "create_execution_request",
+            schema_of::<api::CreateExecutionRequest>(),
+        ),
         ("conductor_task", schema_of::<api::ConductorTask>()),
-        ("conductor_task_result", schema_of::<api::ConductorTaskResult>()),
+        (
+            "conductor_task_result",
+            schema_of::<api::ConductorTaskResult>(),
+        ),
     ];
     all.sort_by(|a, b| a.0.cmp(b.0));
     all

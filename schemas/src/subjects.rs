@@ -13,7 +13,9 @@ pub struct Namespace {
 
 impl Default for Namespace {
     fn default() -> Self {
-        Self { prefix: "planexec".to_owned() }
+        Self {
+            prefix: "planexec".to_owned(),
+        }
     }
 }
 
@@ -22,13 +24,17 @@ impl Namespace {
     pub fn new(prefix: &str) -> Result<Self, String> {
         if prefix.is_empty()
             || prefix.len() > 32
-            || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || !prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
             return Err(format!(
                 "NATS namespace {prefix:?} must be 1 to 32 letters, digits, '-' or '_'"
             ));
         }
-        Ok(Self { prefix: prefix.to_owned() })
+        Ok(Self {
+            prefix: prefix.to_owned(),
+        })
     }
 
     pub fn prefix(&self) -> &str {
@@ -60,7 +66,9 @@ impl Namespace {
 
     /// Parses the agent and execution ids out of an events subject.
     pub fn parse_events_subject(&self, subject: &str) -> Option<(Id, Id)> {
-        let rest = subject.strip_prefix(&self.prefix)?.strip_prefix(".events.")?;
+        let rest = subject
+            .strip_prefix(&self.prefix)?
+            .strip_prefix(".events.")?;
         let (agent, execution) = rest.split_once('.')?;
         Some((agent.parse().ok()?, execution.parse().ok()?))
     }
@@ -137,6 +145,9 @@ mod tests {
         for bad in ["", "a.b", "a*", "a>", "a b"] {
             assert!(Namespace::new(bad).is_err(), "{bad:?} accepted");
         }
-        assert_eq!(Namespace::new("t-1").map(|n| n.events_stream()), Ok("T_1_EVENTS".to_owned()));
+        assert_eq!(
+            Namespace::new("t-1").map(|n| n.events_stream()),
+            Ok("T_1_EVENTS".to_owned())
+        );
     }
 }

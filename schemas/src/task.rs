@@ -40,7 +40,11 @@ impl RetryPolicy {
         let seconds = (self.initial_backoff_seconds * self.multiplier.powi(exponent))
             .min(self.max_backoff_seconds)
             .max(0.0);
-        Duration::from_secs_f64(if seconds.is_finite() { seconds } else { self.max_backoff_seconds.max(0.0) })
+        Duration::from_secs_f64(if seconds.is_finite() {
+            seconds
+        } else {
+            self.max_backoff_seconds.max(0.0)
+        })
     }
 
     /// Whether another attempt is allowed after `failures` failures.
@@ -98,6 +102,8 @@ pub struct TaskCancel {
 }
 
 /// A message on an agent's task subject, tagged by `type`.
+// A wire type built once per message: boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentMessage {

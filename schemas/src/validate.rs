@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::capability;
 use crate::api::{CreateExecutionRequest, RegisterAgentRequest, UpdatePlanTaskRequest};
-use crate::event::{AgentEventBody, AgentEvent};
+use crate::event::{AgentEvent, AgentEventBody};
 use crate::plan::PlanDocument;
 
 /// One thing wrong with one field of an input.
@@ -22,7 +22,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -31,7 +34,11 @@ pub trait Validate {
     fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
         self.check(&mut errors);
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 
     /// Pushes every problem found; an empty list means valid.
@@ -54,7 +61,10 @@ fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize, requ
     if required && value.trim().is_empty() {
         errors.push(FieldError::new(field, "must not be empty"));
     } else if value.chars().count() > max {
-        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
 }
 
@@ -71,7 +81,10 @@ fn range_u32(errors: &mut Vec<FieldError>, field: &str, value: Option<u32>, min:
     if let Some(v) = value
         && !(min..=max).contains(&v)
     {
-        errors.push(FieldError::new(field, format!("must be between {min} and {max}")));
+        errors.push(FieldError::new(
+            field,
+            format!("must be between {min} and {max}"),
+        ));
     }
 }
 
@@ -80,7 +93,10 @@ impl Validate for RegisterAgentRequest {
         text(errors, "name", &self.name, limits::NAME, true);
         text(errors, "role", &self.role, limits::LABEL, false);
         if self.capabilities.is_empty() {
-            errors.push(FieldError::new("capabilities", "an agent needs at least one capability"));
+            errors.push(FieldError::new(
+                "capabilities",
+                "an agent needs at least one capability",
+            ));
         }
         if self.capabilities.len() > limits::CAPABILITIES {
             errors.push(FieldError::new(
@@ -92,7 +108,10 @@ impl Validate for RegisterAgentRequest {
         for (i, c) in self.capabilities.iter().enumerate() {
             capability_name(errors, &format!("capabilities[{i}]"), c);
             if !seen.insert(c) {
-                errors.push(FieldError::new(format!("capabilities[{i}]"), format!("{c:?} is listed twice")));
+                errors.push(FieldError::new(
+                    format!("capabilities[{i}]"),
+                    format!("{c:?} is listed twice"),
+                ));
             }
         }
     }
@@ -100,7 +119,13 @@ impl Validate for RegisterAgentRequest {
 
 impl Validate for CreateExecutionRequest {
     fn check(&self, errors: &mut Vec<FieldError>) {
-        range_u32(errors, "max_parallel", self.max_parallel, 1, limits::MAX_PARALLEL);
+        range_u32(
+            errors,
+            "max_parallel",
+            self.max_parallel,
+            1,
+            limits::MAX_PARALLEL,
+        );
     }
 }
 
@@ -115,24 +140,36 @@ impl Validate for AgentEvent {
         match &self.body {
             AgentEventBody::TaskProgress { progress, message } => {
                 if !progress.is_finite() || !(0.0..=100.0).contains(progress) {
-                    errors.push(FieldError::new("progress", "must be a percentage between 0 and 100"));
+                    errors.push(FieldError::new(
+                        "progress",
+                        "must be a percentage between 0 and 100",
+                    ));
                 }
                 if let Some(m) = message {
                     text(errors, "message", m, limits::TEXT, false);
                 }
             }
-            AgentEventBody::TaskFailed { error, retry_after_seconds, .. } => {
+            AgentEventBody::TaskFailed {
+                error,
+                retry_after_seconds,
+                ..
+            } => {
                 text(errors, "error", error, limits::TEXT, true);
                 if let Some(s) = retry_after_seconds
                     && (!s.is_finite() || *s < 0.0 || *s > f64::from(limits::TIMEOUT_SECONDS))
                 {
-                    errors.push(FieldError::new("retry_after_seconds", "must be between 0 and one week"));
+                    errors.push(FieldError::new(
+                        "retry_after_seconds",
+                        "must be between 0 and one week",
+                    ));
                 }
             }
             AgentEventBody::TaskReleased { reason: Some(r) } => {
                 text(errors, "reason", r, limits::TEXT, false);
             }
-            AgentEventBody::Log { message, .. } => text(errors, "message", message, limits::TEXT, true),
+            AgentEventBody::Log { message, .. } => {
+                text(errors, "message", message, limits::TEXT, true)
+            }
             AgentEventBody::TaskStarted {}
             | AgentEventBody::TaskComplete { .. }
             | AgentEventBody::TaskReleased { reason: None } => {}
@@ -145,8 +182,20 @@ impl Validate for UpdatePlanTaskRequest {
         if let Some(c) = &self.capability {
             capability_name(errors, "capability", c);
         }
-        range_u32(errors, "timeout_seconds", self.timeout_seconds, 1, limits::TIMEOUT_SECONDS);
-        range_u32(errors, "max_attempts", self.max_attempts, 1, limits::MAX_ATTEMPTS);
+        range_u32(
+            errors,
+            "timeout_seconds",
+            self.timeout_seconds,
+            1,
+            limits::TIMEOUT_SECONDS,
+        );
+        range_u32(
+            errors,
+            "max_attempts",
+            self.max_attempts,
+            1,
+            limits::MAX_ATTEMPTS,
+        );
         if self.capability.is_none()
             && self.params.is_none()
             && self.timeout_seconds.is_none()
@@ -163,7 +212,13 @@ impl Validate for UpdatePlanTaskRequest {
 impl Validate for PlanDocument {
     fn check(&self, errors: &mut Vec<FieldError>) {
         text(errors, "title", &self.title, limits::NAME, true);
-        text(errors, "description", &self.description, limits::TEXT, false);
+        text(
+            errors,
+            "description",
+            &self.description,
+            limits::TEXT,
+            false,
+        );
         if self.phases.is_empty() {
             errors.push(FieldError::new("phases", "a plan needs at least one phase"));
         }
@@ -179,38 +234,95 @@ impl Validate for PlanDocument {
         for (p, phase) in self.phases.iter().enumerate() {
             let at = format!("phases[{p}]");
             key(errors, format!("{at}.key"), &phase.key);
-            text(errors, &format!("{at}.title"), &phase.title, limits::NAME, true);
-            if phase.tasks.is_empty() {
-                errors.push(FieldError::new(format!("{at}.tasks"), "a phase needs at least one task"));
-            }
+            text(
+                errors,
+                &format!("{at}.title"),
+                &phase.title,
+                limits::NAME,
+                true,
+            );
             for (t, task) in phase.tasks.iter().enumerate() {
                 let at = format!("{at}.tasks[{t}]");
                 key(errors, format!("{at}.key"), &task.key);
-                text(errors, &format!("{at}.title"), &task.title, limits::NAME, true);
-                text(errors, &format!("{at}.description"), &task.description, limits::TEXT, false);
+                text(
+                    errors,
+                    &format!("{at}.title"),
+                    &task.title,
+                    limits::NAME,
+                    true,
+                );
+                text(
+                    errors,
+                    &format!("{at}.description"),
+                    &task.description,
+                    limits::TEXT,
+                    false,
+                );
                 if let Some(c) = &task.capability {
                     capability_name(errors, &format!("{at}.capability"), c);
                 }
-                range_u32(errors, &format!("{at}.timeout_seconds"), task.timeout_seconds, 1, limits::TIMEOUT_SECONDS);
-                range_u32(errors, &format!("{at}.max_attempts"), task.max_attempts, 1, limits::MAX_ATTEMPTS);
+                range_u32(
+                    errors,
+                    &format!("{at}.timeout_seconds"),
+                    task.timeout_seconds,
+                    1,
+                    limits::TIMEOUT_SECONDS,
+                );
+                range_u32(
+                    errors,
+                    &format!("{at}.max_attempts"),
+                    task.max_attempts,
+                    1,
+                    limits::MAX_ATTEMPTS,
+                );
                 leaves += task.subtasks.len().max(1);
                 for (s, sub) in task.subtasks.iter().enumerate() {
                     let at = format!("{at}.subtasks[{s}]");
                     key(errors, format!("{at}.key"), &sub.key);
-                    text(errors, &format!("{at}.title"), &sub.title, limits::NAME, true);
-                    text(errors, &format!("{at}.description"), &sub.description, limits::TEXT, false);
+                    text(
+                        errors,
+                        &format!("{at}.title"),
+                        &sub.title,
+                        limits::NAME,
+                        true,
+                    );
+                    text(
+                        errors,
+                        &format!("{at}.description"),
+                        &sub.description,
+                        limits::TEXT,
+                        false,
+                    );
                     if let Some(c) = &sub.capability {
                         capability_name(errors, &format!("{at}.capability"), c);
                     }
-                    range_u32(errors, &format!("{at}.timeout_seconds"), sub.timeout_seconds, 1, limits::TIMEOUT_SECONDS);
-                    range_u32(errors, &format!("{at}.max_attempts"), sub.max_attempts, 1, limits::MAX_ATTEMPTS);
+                    range_u32(
+                        errors,
+                        &format!("{at}.timeout_seconds"),
+                        sub.timeout_seconds,
+                        1,
+                        limits::TIMEOUT_SECONDS,
+                    );
+                    range_u32(
+                        errors,
+                        &format!("{at}.max_attempts"),
+                        sub.max_attempts,
+                        1,
+                        limits::MAX_ATTEMPTS,
+                    );
                 }
             }
+        }
+        if leaves == 0 && !self.phases.is_empty() {
+            errors.push(FieldError::new("phases", "the plan has no task to execute"));
         }
         if leaves > limits::PLAN_LEAVES {
             errors.push(FieldError::new(
                 "phases",
-                format!("{leaves} executable tasks; at most {} per plan", limits::PLAN_LEAVES),
+                format!(
+                    "{leaves} executable tasks; at most {} per plan",
+                    limits::PLAN_LEAVES
+                ),
             ));
         }
         // Dependencies may point at any task or phase key, before or after the task.
@@ -243,7 +355,9 @@ mod tests {
 
     #[test]
     fn agent_without_capabilities_is_invalid_with_the_field_named() {
-        let errors = agent("larry", &[]).validate().expect_err("accepted an agent with no capability");
+        let errors = agent("larry", &[])
+            .validate()
+            .expect_err("accepted an agent with no capability");
         assert_eq!(errors[0].field, "capabilities");
     }
 

@@ -20,7 +20,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("`{binary}` is not on PATH: {hint}")]
-    NotOnPath { binary: &'static str, hint: &'static str },
+    NotOnPath {
+        binary: &'static str,
+        hint: &'static str,
+    },
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -28,16 +31,30 @@ pub enum Error {
         source: std::io::Error,
     },
     #[error("{what} failed; its log ({log}) ends with:\n{tail}")]
-    Failed { what: String, log: PathBuf, tail: String },
+    Failed {
+        what: String,
+        log: PathBuf,
+        tail: String,
+    },
     #[error("{what} did not become ready within {seconds} s; its log ({log}) ends with:\n{tail}")]
-    Timeout { what: String, seconds: u64, log: PathBuf, tail: String },
-    #[error("running as root, but there is no `{user}` user to run PostgreSQL as: create it or run as a normal user")]
+    Timeout {
+        what: String,
+        seconds: u64,
+        log: PathBuf,
+        tail: String,
+    },
+    #[error(
+        "running as root, but there is no `{user}` user to run PostgreSQL as: create it or run as a normal user"
+    )]
     NoUser { user: &'static str },
 }
 
 impl Error {
     fn io(what: impl Into<String>, source: std::io::Error) -> Self {
-        Self::Io { what: what.into(), source }
+        Self::Io {
+            what: what.into(),
+            source,
+        }
     }
 }
 
@@ -46,7 +63,10 @@ impl Error {
 pub fn free_port() -> Result<u16, Error> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")
         .map_err(|e| Error::io("finding a free port", e))?;
-    listener.local_addr().map(|a| a.port()).map_err(|e| Error::io("finding a free port", e))
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| Error::io("finding a free port", e))
 }
 
 /// Whether something accepts TCP connections on `127.0.0.1:port`.

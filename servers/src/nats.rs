@@ -32,7 +32,8 @@ impl PrivateNats {
     pub fn start(options: &NatsOptions) -> Result<Self, Error> {
         let binary = process::find_on_path("nats-server", HINT)?;
         let dir = &options.store_dir;
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let log = dir.with_extension("log");
         let port = match options.port {
             Some(port) => port,
@@ -45,13 +46,19 @@ impl PrivateNats {
             .map_err(|e| Error::io("starting nats-server", e))?;
         let what = format!("nats-server on port {port}");
         if let Err(e) =
-            process::wait_until(&what, &mut child, &log, Duration::from_secs(30), || crate::port_is_open(port))
+            process::wait_until(&what, &mut child, &log, Duration::from_secs(30), || {
+                crate::port_is_open(port)
+            })
         {
             process::stop(&mut child, Signal::SIGTERM, Duration::from_secs(2));
             return Err(e);
         }
         tracing::info!(port, store = %dir.display(), "started a private nats-server");
-        Ok(Self { child, port, store_dir: dir.clone() })
+        Ok(Self {
+            child,
+            port,
+            store_dir: dir.clone(),
+        })
     }
 
     pub fn port(&self) -> u16 {

@@ -41,18 +41,32 @@ impl PrivatePostgres {
         let log = log_path(dir);
 
         if !dir.join("PG_VERSION").exists() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
             restrict(dir)?;
             process::give_to(dir, owner)?;
             let status = process::command(&initdb, owner, &log)?
                 .arg("-D")
                 .arg(dir)
-                .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])
+                .args([
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--no-sync",
+                ])
                 .status()
                 .map_err(|e| Error::io("running initdb", e))?;
             if !status.success() {
                 let tail = process::tail(&log);
-                return Err(Error::Failed { what: format!("initdb of {}", dir.display()), log, tail });
+                return Err(Error::Failed {
+                    what: format!("initdb of {}", dir.display()),
+                    log,
+                    tail,
+                });
             }
         }
 
@@ -68,7 +82,14 @@ impl PrivatePostgres {
             .arg(dir)
             .args(["-c", "max_connections=300"]);
         if !options.durable {
-            cmd.args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]);
+            cmd.args([
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]);
         }
         let mut child = cmd.spawn().map_err(|e| Error::io("starting postgres", e))?;
         let what = format!("postgres on port {port}");
@@ -81,7 +102,11 @@ impl PrivatePostgres {
             return Err(e);
         }
         tracing::info!(port, data_dir = %dir.display(), "started a private PostgreSQL");
-        Ok(Self { child, port, data_dir: dir.clone() })
+        Ok(Self {
+            child,
+            port,
+            data_dir: dir.clone(),
+        })
     }
 
     pub fn port(&self) -> u16 {

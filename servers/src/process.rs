@@ -34,7 +34,9 @@ pub fn unprivileged_user(user: &'static str) -> Result<Option<(Uid, Gid)>, Error
 
 /// Hands `dir` and everything below it to `owner` (no-op when not root).
 pub fn give_to(dir: &Path, owner: Option<(Uid, Gid)>) -> Result<(), Error> {
-    let Some((uid, gid)) = owner else { return Ok(()) };
+    let Some((uid, gid)) = owner else {
+        return Ok(());
+    };
     let mut stack = vec![dir.to_path_buf()];
     while let Some(path) = stack.pop() {
         std::os::unix::fs::chown(&path, Some(uid.as_raw()), Some(gid.as_raw()))
@@ -55,7 +57,9 @@ pub fn command(binary: &Path, owner: Option<(Uid, Gid)>, log: &Path) -> Result<C
         .append(true)
         .open(log)
         .map_err(|e| Error::io(format!("opening {}", log.display()), e))?;
-    let err = out.try_clone().map_err(|e| Error::io(format!("opening {}", log.display()), e))?;
+    let err = out
+        .try_clone()
+        .map_err(|e| Error::io(format!("opening {}", log.display()), e))?;
     let mut cmd = Command::new(binary);
     cmd.stdin(Stdio::null()).stdout(out).stderr(err);
     if let Some((uid, gid)) = owner {

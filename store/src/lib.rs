@@ -1,1 +1,71 @@
-//! placeholder
+//! The store: repository functions over planexec's PostgreSQL tables.
+//!
+//! Reads serve everyone (the gateway reads directly); writes of execution state are called only
+//! by the coordinator, always inside a transaction that holds the execution's row lock.
+//! Queries are checked at run time, so building needs no database.
+//!
+//! - [`agents`]: registration, tokens, liveness flushes and the offline sweep.
+//! - [`plans`]: storing decompositions, the plan tree, reviews.
+//! - [`executions`]: executions and their tasks: create, materialise, lock-load-save, lists.
+//! - [`events`]: the history of executions and the dead letters.
+
+pub mod agents;
+mod error;
+pub mod events;
+pub mod executions;
+pub mod plans;
+mod rows;
+
+use std::time::Duration;
+
+pub use error::Error;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+/// The migrations, embedded at build time from `migrations/`.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// A pool on `url`, retrying the first connection for up to `wait`.
+pub async fn connect(url: &str, max_connections: u32, wait: Duration) -> Result<PgPool, Error> {
+    let options = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(30));
+    let started = std::time::Instant::now();
+    loop {
+        match options.clone().connect(url).await {
+            Ok(pool) => return Ok(pool),
+            Err(e) if started.elapsed() < wait => {
+                tracing::debug!(error = %e, "database not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Applies every pending migration.
+pub async fn migrate(pool: &PgPool) -> Result<(), Error> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// Reverts migrations down to (and excluding) `target`; `0` reverts them all.
+pub async fn migrate_down(pool: &PgPool, target: i64) -> Result<(), Error> {
+    MIGRATOR.undo(pool, target).await?;
+    Ok(())
+}
+
+/// Versions of the applied migrations, oldest first.
+pub async fn applied_migrations(pool: &PgPool) -> Result<Vec<i64>, Error> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    Ok(
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(pool)
+            .await?,
+    )
+}

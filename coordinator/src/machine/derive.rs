@@ -19,23 +19,36 @@ use super::transitions::{InvalidTransition, validate_task_transition, validate_t
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// Its tasks were materialised: QUEUED (or NEEDS_REVIEW when the plan must be reviewed first).
-    Start { needs_review: bool },
+    Start {
+        needs_review: bool,
+    },
     /// An operator approved the plan: NEEDS_REVIEW → QUEUED.
     Approve,
     /// An agent's event; `sender` is the agent the transport proved it came from.
-    Agent { sender: Id, event: AgentEvent },
+    Agent {
+        sender: Id,
+        event: AgentEvent,
+    },
     Pause,
     /// Resume a paused execution, or retry the failed tasks of a blocked one.
     Resume,
-    Cancel { reason: String },
+    Cancel {
+        reason: String,
+    },
     /// Time passed: fire the deadlines that are due at `Context::now`.
     Tick,
     /// Agents came, went or changed: look again at routing and blocks.
     AgentsChanged,
     /// Move one leaf, or the whole execution, to another agent.
-    Reassign { task: Option<Id>, to: Id },
+    Reassign {
+        task: Option<Id>,
+        to: Id,
+    },
     /// An operator retries or skips one leaf.
-    Resolve { task: Id, action: ResolveAction },
+    Resolve {
+        task: Id,
+        action: ResolveAction,
+    },
 }
 
 /// What the machine may know beyond the state: the time and the agents.
@@ -97,22 +110,74 @@ impl Rejection {
 /// One thing that changed; the engine turns these into history rows, logs and messages.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    Execution { from: ExecutionStatus, to: ExecutionStatus, reason: Option<String> },
+    Execution {
+        from: ExecutionStatus,
+        to: ExecutionStatus,
+        reason: Option<String>,
+    },
     /// The block stays but its reason changed.
-    BlockedReason { reason: BlockedReason, detail: String },
-    Task { index: usize, from: TaskStatus, to: TaskStatus },
-    Dispatched { index: usize, agent: Id, attempt: u32 },
+    BlockedReason {
+        reason: BlockedReason,
+        detail: String,
+    },
+    Task {
+        index: usize,
+        from: TaskStatus,
+        to: TaskStatus,
+    },
+    Dispatched {
+        index: usize,
+        agent: Id,
+        attempt: u32,
+    },
     /// The dispatch of a still unconfirmed attempt must be published again.
-    Republish { index: usize, agent: Id, attempt: u32 },
-    RetryScheduled { index: usize, attempt: u32, failures: u32, at: Timestamp, error: String },
-    GaveUp { index: usize, attempt: u32, failures: u32, error: String },
-    TimedOut { index: usize, attempt: u32, deadline: Timestamp },
+    Republish {
+        index: usize,
+        agent: Id,
+        attempt: u32,
+    },
+    RetryScheduled {
+        index: usize,
+        attempt: u32,
+        failures: u32,
+        at: Timestamp,
+        error: String,
+    },
+    GaveUp {
+        index: usize,
+        attempt: u32,
+        failures: u32,
+        error: String,
+    },
+    TimedOut {
+        index: usize,
+        attempt: u32,
+        deadline: Timestamp,
+    },
     /// A leaf in flight was taken away from `agent`; it must be told to stop.
-    Revoked { index: usize, agent: Id, attempt: u32, reason: String },
-    Reassigned { index: usize, attempt: u32, from: Option<Id>, to: Id },
-    Skipped { index: usize },
-    Completed { index: usize, output: Value },
-    Failed { index: usize, error: String },
+    Revoked {
+        index: usize,
+        agent: Id,
+        attempt: u32,
+        reason: String,
+    },
+    Reassigned {
+        index: usize,
+        attempt: u32,
+        from: Option<Id>,
+        to: Id,
+    },
+    Skipped {
+        index: usize,
+    },
+    Completed {
+        index: usize,
+        output: Value,
+    },
+    Failed {
+        index: usize,
+        error: String,
+    },
 }
 
 /// The effect of one input: the new state and what changed on the way.
@@ -123,16 +188,32 @@ pub struct Transition {
 }
 
 /// Applies `input` to a copy of `state`. A rejection changes nothing.
-pub fn derive_state(state: &ExecutionState, input: &Input, ctx: &Context<'_>) -> Result<Transition, Rejection> {
+pub fn derive_state(
+    state: &ExecutionState,
+    input: &Input,
+    ctx: &Context<'_>,
+) -> Result<Transition, Rejection> {
     let mut next = state.clone();
     let mut changes = Vec::new();
     apply(&mut next, input, ctx, &mut changes)?;
-    Ok(Transition { state: next, changes })
+    Ok(Transition {
+        state: next,
+        changes,
+    })
 }
 
 /// Applies `input` in place. On `Err`, `state` and `changes` are untouched.
-pub fn apply(state: &mut ExecutionState, input: &Input, ctx: &Context<'_>, changes: &mut Vec<Change>) -> Result<(), Rejection> {
-    let mut m = Mutator { state, ctx, changes };
+pub fn apply(
+    state: &mut ExecutionState,
+    input: &Input,
+    ctx: &Context<'_>,
+    changes: &mut Vec<Change>,
+) -> Result<(), Rejection> {
+    let mut m = Mutator {
+        state,
+        ctx,
+        changes,
+    };
     match input {
         Input::Start { needs_review } => m.start(*needs_review),
         Input::Approve => m.approve(),
@@ -162,7 +243,10 @@ impl Mutator<'_, '_, '_> {
         if from == to {
             return;
         }
-        debug_assert!(validate_transition(from, to).is_ok(), "machine bug: {from} → {to}");
+        debug_assert!(
+            validate_transition(from, to).is_ok(),
+            "machine bug: {from} → {to}"
+        );
         self.state.status = to;
         if to != ExecutionStatus::Blocked {
             self.state.blocked_reason = None;
@@ -184,10 +268,19 @@ impl Mutator<'_, '_, '_> {
             return;
         }
         if node.spec.is_leaf {
-            debug_assert!(validate_task_transition(from, to).is_ok(), "machine bug: task {from} → {to}");
+            debug_assert!(
+                validate_task_transition(from, to).is_ok(),
+                "machine bug: task {from} → {to}"
+            );
         }
         node.status = to;
-        if matches!(to, TaskStatus::Completed | TaskStatus::Failed | TaskStatus::Cancelled | TaskStatus::Skipped) {
+        if matches!(
+            to,
+            TaskStatus::Completed
+                | TaskStatus::Failed
+                | TaskStatus::Cancelled
+                | TaskStatus::Skipped
+        ) {
             node.finished_at = Some(self.ctx.now);
         }
         if !to.is_in_flight() {
@@ -204,7 +297,10 @@ impl Mutator<'_, '_, '_> {
             return; // already started: starting again is a no-op
         }
         if needs_review {
-            self.set_status(ExecutionStatus::NeedsReview, Some("plan confidence is below the review threshold".into()));
+            self.set_status(
+                ExecutionStatus::NeedsReview,
+                Some("plan confidence is below the review threshold".into()),
+            );
         } else {
             self.set_status(ExecutionStatus::Queued, Some("tasks materialised".into()));
         }
@@ -218,7 +314,10 @@ impl Mutator<'_, '_, '_> {
 
     fn pause(&mut self) -> Result<(), Rejection> {
         validate_transition(self.state.status, ExecutionStatus::Paused)?;
-        self.set_status(ExecutionStatus::Paused, Some("paused by an operator".into()));
+        self.set_status(
+            ExecutionStatus::Paused,
+            Some("paused by an operator".into()),
+        );
         Ok(())
     }
 
@@ -226,14 +325,21 @@ impl Mutator<'_, '_, '_> {
         validate_transition(self.state.status, ExecutionStatus::Running)?;
         if self.state.status == ExecutionStatus::Blocked {
             // Resuming a block caused by failures is the operator's "try again".
-            let failed: Vec<usize> =
-                self.state.leaves().filter(|(_, n)| n.status == TaskStatus::Failed).map(|(i, _)| i).collect();
+            let failed: Vec<usize> = self
+                .state
+                .leaves()
+                .filter(|(_, n)| n.status == TaskStatus::Failed)
+                .map(|(i, _)| i)
+                .collect();
             for index in failed {
                 self.state.nodes[index].failures = 0;
                 self.set_task(index, TaskStatus::Ready);
             }
         }
-        self.set_status(ExecutionStatus::Running, Some("resumed by an operator".into()));
+        self.set_status(
+            ExecutionStatus::Running,
+            Some("resumed by an operator".into()),
+        );
         Ok(())
     }
 
@@ -242,8 +348,12 @@ impl Mutator<'_, '_, '_> {
         let open: Vec<usize> = self
             .state
             .leaves()
-            .filter(|(_, n)| matches!(n.status, TaskStatus::Pending | TaskStatus::Ready | TaskStatus::RetryWait)
-                || n.status.is_in_flight())
+            .filter(|(_, n)| {
+                matches!(
+                    n.status,
+                    TaskStatus::Pending | TaskStatus::Ready | TaskStatus::RetryWait
+                ) || n.status.is_in_flight()
+            })
             .map(|(i, _)| i)
             .collect();
         for index in open {
@@ -258,12 +368,20 @@ impl Mutator<'_, '_, '_> {
     fn revoke_if_in_flight(&mut self, index: usize, reason: &str) {
         let node = &self.state.nodes[index];
         if let (true, Some(agent)) = (node.status.is_in_flight(), node.assigned_agent) {
-            self.changes.push(Change::Revoked { index, agent, attempt: node.attempt, reason: reason.to_owned() });
+            self.changes.push(Change::Revoked {
+                index,
+                agent,
+                attempt: node.attempt,
+                reason: reason.to_owned(),
+            });
         }
     }
 
     fn leaf(&self, task: Id) -> Result<usize, Rejection> {
-        let index = self.state.index_of(task).ok_or(Rejection::UnknownTask(task))?;
+        let index = self
+            .state
+            .index_of(task)
+            .ok_or(Rejection::UnknownTask(task))?;
         if !self.state.nodes[index].spec.is_leaf {
             return Err(Rejection::NotALeaf(task));
         }
@@ -280,13 +398,22 @@ impl Mutator<'_, '_, '_> {
         }
         let node = &self.state.nodes[index];
         if node.assigned_agent != Some(sender) {
-            return Err(Rejection::WrongAgent { sender, assignee: node.assigned_agent });
+            return Err(Rejection::WrongAgent {
+                sender,
+                assignee: node.assigned_agent,
+            });
         }
         if event.attempt < node.attempt {
-            return Err(Rejection::StaleAttempt { current: node.attempt, got: event.attempt });
+            return Err(Rejection::StaleAttempt {
+                current: node.attempt,
+                got: event.attempt,
+            });
         }
         if event.attempt > node.attempt {
-            return Err(Rejection::UnknownAttempt { current: node.attempt, got: event.attempt });
+            return Err(Rejection::UnknownAttempt {
+                current: node.attempt,
+                got: event.attempt,
+            });
         }
         let status = node.status;
         let in_flight = status.is_in_flight();
@@ -317,9 +444,16 @@ impl Mutator<'_, '_, '_> {
                 node.progress = 100.0;
                 node.started_at.get_or_insert(self.ctx.now);
                 self.set_task(index, TaskStatus::Completed);
-                self.changes.push(Change::Completed { index, output: output.clone() });
+                self.changes.push(Change::Completed {
+                    index,
+                    output: output.clone(),
+                });
             }
-            AgentEventBody::TaskFailed { error, retryable, retry_after_seconds } => {
+            AgentEventBody::TaskFailed {
+                error,
+                retryable,
+                retry_after_seconds,
+            } => {
                 if !in_flight {
                     return Err(not_in_flight);
                 }
@@ -354,17 +488,34 @@ impl Mutator<'_, '_, '_> {
         let node = &mut self.state.nodes[index];
         node.failures += 1;
         let (attempt, failures) = (node.attempt, node.failures);
-        let policy = RetryPolicy { max_attempts: node.spec.max_attempts, ..self.ctx.retry };
-        self.changes.push(Change::Failed { index, error: error.to_owned() });
+        let policy = RetryPolicy {
+            max_attempts: node.spec.max_attempts,
+            ..self.ctx.retry
+        };
+        self.changes.push(Change::Failed {
+            index,
+            error: error.to_owned(),
+        });
         if retryable && policy.allows_another(failures) {
             let backoff = Duration::from_std(policy.backoff(failures)).unwrap_or(Duration::zero());
             let at = now + wish.map_or(backoff, |w| w.max(backoff));
             self.set_task(index, TaskStatus::RetryWait);
             self.state.nodes[index].next_attempt_at = Some(at);
-            self.changes.push(Change::RetryScheduled { index, attempt, failures, at, error: error.to_owned() });
+            self.changes.push(Change::RetryScheduled {
+                index,
+                attempt,
+                failures,
+                at,
+                error: error.to_owned(),
+            });
         } else {
             self.set_task(index, TaskStatus::Failed);
-            self.changes.push(Change::GaveUp { index, attempt, failures, error: error.to_owned() });
+            self.changes.push(Change::GaveUp {
+                index,
+                attempt,
+                failures,
+                error: error.to_owned(),
+            });
         }
     }
 
@@ -373,18 +524,45 @@ impl Mutator<'_, '_, '_> {
         let due: Vec<(usize, TaskStatus, Option<Timestamp>)> = self
             .state
             .leaves()
-            .map(|(i, n)| (i, n.status, if n.status == TaskStatus::RetryWait { n.next_attempt_at } else { n.lease_deadline }))
+            .map(|(i, n)| {
+                (
+                    i,
+                    n.status,
+                    if n.status == TaskStatus::RetryWait {
+                        n.next_attempt_at
+                    } else {
+                        n.lease_deadline
+                    },
+                )
+            })
             .collect();
         for (index, status, deadline) in due {
             match (status, deadline) {
-                (TaskStatus::Dispatched | TaskStatus::Running, Some(deadline)) if deadline <= now => {
+                (TaskStatus::Dispatched | TaskStatus::Running, Some(deadline))
+                    if deadline <= now =>
+                {
                     let attempt = self.state.nodes[index].attempt;
-                    self.changes.push(Change::TimedOut { index, attempt, deadline });
+                    self.changes.push(Change::TimedOut {
+                        index,
+                        attempt,
+                        deadline,
+                    });
                     self.revoke_if_in_flight(index, "timed out");
-                    let what = if status == TaskStatus::Running { "running" } else { "waiting in the agent's queue" };
-                    self.fail_attempt(index, &format!("attempt {attempt} timed out while {what}"), true, None);
+                    let what = if status == TaskStatus::Running {
+                        "running"
+                    } else {
+                        "waiting in the agent's queue"
+                    };
+                    self.fail_attempt(
+                        index,
+                        &format!("attempt {attempt} timed out while {what}"),
+                        true,
+                        None,
+                    );
                 }
-                (TaskStatus::RetryWait, Some(at)) if at <= now => self.set_task(index, TaskStatus::Ready),
+                (TaskStatus::RetryWait, Some(at)) if at <= now => {
+                    self.set_task(index, TaskStatus::Ready)
+                }
                 _ => {}
             }
         }
@@ -392,11 +570,18 @@ impl Mutator<'_, '_, '_> {
             .state
             .leaves()
             .filter(|(_, n)| n.status == TaskStatus::Dispatched && !n.published)
-            .filter(|(_, n)| n.dispatched_at.is_some_and(|at| at + self.ctx.publish_grace <= now))
+            .filter(|(_, n)| {
+                n.dispatched_at
+                    .is_some_and(|at| at + self.ctx.publish_grace <= now)
+            })
             .filter_map(|(i, n)| n.assigned_agent.map(|a| (i, a, n.attempt)))
             .collect();
         for (index, agent, attempt) in unconfirmed {
-            self.changes.push(Change::Republish { index, agent, attempt });
+            self.changes.push(Change::Republish {
+                index,
+                agent,
+                attempt,
+            });
         }
     }
 
@@ -405,7 +590,9 @@ impl Mutator<'_, '_, '_> {
             return Err(Rejection::ExecutionFinished(self.state.status));
         }
         if self.ctx.agents.get(to).is_none() {
-            return Err(Rejection::NotApplicable(format!("agent {to} is not registered")));
+            return Err(Rejection::NotApplicable(format!(
+                "agent {to} is not registered"
+            )));
         }
         let targets: Vec<usize> = match task {
             Some(id) => {
@@ -436,7 +623,12 @@ impl Mutator<'_, '_, '_> {
                 self.set_task(index, TaskStatus::Ready);
             }
             self.state.nodes[index].assigned_agent = Some(to);
-            self.changes.push(Change::Reassigned { index, attempt, from, to });
+            self.changes.push(Change::Reassigned {
+                index,
+                attempt,
+                from,
+                to,
+            });
         }
         Ok(())
     }
@@ -450,14 +642,18 @@ impl Mutator<'_, '_, '_> {
         match action {
             ResolveAction::Retry => {
                 if status != TaskStatus::Failed {
-                    return Err(Rejection::NotApplicable(format!("only a failed task can be retried; this one is {status}")));
+                    return Err(Rejection::NotApplicable(format!(
+                        "only a failed task can be retried; this one is {status}"
+                    )));
                 }
                 self.state.nodes[index].failures = 0;
                 self.set_task(index, TaskStatus::Ready);
             }
             ResolveAction::Skip => {
                 if status.is_terminal() {
-                    return Err(Rejection::NotApplicable(format!("the task is already {status}")));
+                    return Err(Rejection::NotApplicable(format!(
+                        "the task is already {status}"
+                    )));
                 }
                 self.revoke_if_in_flight(index, "skipped by an operator");
                 self.set_task(index, TaskStatus::Skipped);

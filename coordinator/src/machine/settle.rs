@@ -15,14 +15,22 @@ pub(super) fn settle(m: &mut Mutator<'_, '_, '_>) {
     if status == ExecutionStatus::Paused {
         // Show what would run next, but dispatch nothing.
         mark_ready(m);
-    } else if matches!(status, ExecutionStatus::Queued | ExecutionStatus::Running | ExecutionStatus::Blocked) {
+    } else if matches!(
+        status,
+        ExecutionStatus::Queued | ExecutionStatus::Running | ExecutionStatus::Blocked
+    ) {
         if m.state.leaves().all(|(_, n)| n.status.is_done()) {
             if status != ExecutionStatus::Running {
                 m.set_status(ExecutionStatus::Running, None);
             }
-            m.set_status(ExecutionStatus::Completed, Some("every task is done".into()));
+            m.set_status(
+                ExecutionStatus::Completed,
+                Some("every task is done".into()),
+            );
         } else {
-            let blocker = failure_block(m).or_else(|| dispatch(m)).or_else(|| offline_block(m));
+            let blocker = failure_block(m)
+                .or_else(|| dispatch(m))
+                .or_else(|| offline_block(m));
             apply_block(m, blocker);
         }
     }
@@ -32,19 +40,36 @@ pub(super) fn settle(m: &mut Mutator<'_, '_, '_>) {
 
 /// A task with subtasks mirrors them.
 fn derive_parents(m: &mut Mutator<'_, '_, '_>) {
-    let parents: Vec<usize> = m.state.nodes.iter().enumerate().filter(|(_, n)| !n.spec.is_leaf).map(|(i, _)| i).collect();
+    let parents: Vec<usize> = m
+        .state
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !n.spec.is_leaf)
+        .map(|(i, _)| i)
+        .collect();
     for parent in parents {
         let children: Vec<TaskStatus> = m.state.children(parent).map(|(_, n)| n.status).collect();
         if children.is_empty() {
             continue;
         }
         let derived = if children.iter().all(|s| s.is_done()) {
-            if children.contains(&TaskStatus::Completed) { TaskStatus::Completed } else { TaskStatus::Skipped }
+            if children.contains(&TaskStatus::Completed) {
+                TaskStatus::Completed
+            } else {
+                TaskStatus::Skipped
+            }
         } else if children.contains(&TaskStatus::Failed) {
             TaskStatus::Failed
-        } else if children.iter().all(|s| s.is_done() || *s == TaskStatus::Cancelled) {
+        } else if children
+            .iter()
+            .all(|s| s.is_done() || *s == TaskStatus::Cancelled)
+        {
             TaskStatus::Cancelled
-        } else if children.iter().any(|s| !matches!(s, TaskStatus::Pending | TaskStatus::Ready)) {
+        } else if children
+            .iter()
+            .any(|s| !matches!(s, TaskStatus::Pending | TaskStatus::Ready))
+        {
             TaskStatus::Running
         } else if children.contains(&TaskStatus::Ready) {
             TaskStatus::Ready
@@ -71,7 +96,10 @@ fn update_progress(m: &mut Mutator<'_, '_, '_>) {
 
 /// A leaf that failed for good stops the execution until an operator decides.
 fn failure_block(m: &Mutator<'_, '_, '_>) -> Option<(BlockedReason, String)> {
-    let (_, node) = m.state.leaves().find(|(_, n)| n.status == TaskStatus::Failed)?;
+    let (_, node) = m
+        .state
+        .leaves()
+        .find(|(_, n)| n.status == TaskStatus::Failed)?;
     let reason = if node.failures >= node.spec.max_attempts {
         BlockedReason::RetriesExhausted
     } else {
@@ -88,9 +116,18 @@ fn failure_block(m: &Mutator<'_, '_, '_>) -> Option<(BlockedReason, String)> {
 /// ready leaf from being dispatched, if anything.
 fn dispatch(m: &mut Mutator<'_, '_, '_>) -> Option<(BlockedReason, String)> {
     mark_ready(m);
-    let in_flight = m.state.leaves().filter(|(_, n)| n.status.is_in_flight()).count();
+    let in_flight = m
+        .state
+        .leaves()
+        .filter(|(_, n)| n.status.is_in_flight())
+        .count();
     let mut capacity = (m.state.max_parallel as usize).saturating_sub(in_flight);
-    let ready: Vec<usize> = m.state.leaves().filter(|(_, n)| n.status == TaskStatus::Ready).map(|(i, _)| i).collect();
+    let ready: Vec<usize> = m
+        .state
+        .leaves()
+        .filter(|(_, n)| n.status == TaskStatus::Ready)
+        .map(|(i, _)| i)
+        .collect();
     let mut blocker = None;
     for index in ready {
         if capacity == 0 {
@@ -126,7 +163,11 @@ fn mark_ready(m: &mut Mutator<'_, '_, '_>) {
             .filter(|(_, n)| n.status == TaskStatus::Pending)
             .filter(|(i, _)| {
                 let task = m.state.nodes[*i].spec.parent.unwrap_or(*i);
-                m.state.nodes[task].spec.deps.iter().all(|d| m.state.nodes[*d].status.is_done())
+                m.state.nodes[task]
+                    .spec
+                    .deps
+                    .iter()
+                    .all(|d| m.state.nodes[*d].status.is_done())
             })
             .map(|(i, _)| i)
             .collect()
@@ -152,23 +193,34 @@ fn route(m: &Mutator<'_, '_, '_>, index: usize) -> Result<Id, (BlockedReason, St
             } else {
                 Err((
                     BlockedReason::NoCapableAgent,
-                    format!("agent {agent} lacks capability {capability:?} needed by task {}", node.spec.wbs),
+                    format!(
+                        "agent {agent} lacks capability {capability:?} needed by task {}",
+                        node.spec.wbs
+                    ),
                 ))
             }
         }
         RoutingPolicy::AnyCapable => {
-            if let Some(agent) = pinned.filter(|a| agents.is_online(*a) && agents.can(*a, capability)) {
+            if let Some(agent) =
+                pinned.filter(|a| agents.is_online(*a) && agents.can(*a, capability))
+            {
                 return Ok(agent);
             }
             let capable = agents.capable(capability);
             if capable.is_empty() {
                 return Err((
                     BlockedReason::NoCapableAgent,
-                    format!("no registered agent has capability {capability:?} needed by task {}", node.spec.wbs),
+                    format!(
+                        "no registered agent has capability {capability:?} needed by task {}",
+                        node.spec.wbs
+                    ),
                 ));
             }
             let load = |agent: Id| {
-                m.state.leaves().filter(|(_, n)| n.status.is_in_flight() && n.assigned_agent == Some(agent)).count()
+                m.state
+                    .leaves()
+                    .filter(|(_, n)| n.status.is_in_flight() && n.assigned_agent == Some(agent))
+                    .count()
             };
             capable
                 .iter()
@@ -179,7 +231,10 @@ fn route(m: &Mutator<'_, '_, '_>, index: usize) -> Result<Id, (BlockedReason, St
                 .ok_or_else(|| {
                     (
                         BlockedReason::AgentOffline,
-                        format!("every agent with capability {capability:?} (task {}) is offline", node.spec.wbs),
+                        format!(
+                            "every agent with capability {capability:?} (task {}) is offline",
+                            node.spec.wbs
+                        ),
                     )
                 })
         }
@@ -199,7 +254,11 @@ fn send(m: &mut Mutator<'_, '_, '_>, index: usize, agent: Id) {
     let attempt = node.attempt;
     m.set_task(index, TaskStatus::Dispatched);
     m.state.nodes[index].lease_deadline = Some(now + queue_timeout);
-    m.changes.push(Change::Dispatched { index, agent, attempt });
+    m.changes.push(Change::Dispatched {
+        index,
+        agent,
+        attempt,
+    });
 }
 
 /// A leaf held by an agent that shows no sign of life.
@@ -207,9 +266,19 @@ fn offline_block(m: &Mutator<'_, '_, '_>) -> Option<(BlockedReason, String)> {
     m.state
         .leaves()
         .filter(|(_, n)| n.status.is_in_flight())
-        .find_map(|(_, n)| n.assigned_agent.filter(|a| !m.ctx.agents.is_online(*a)).map(|a| (a, n)))
+        .find_map(|(_, n)| {
+            n.assigned_agent
+                .filter(|a| !m.ctx.agents.is_online(*a))
+                .map(|a| (a, n))
+        })
         .map(|(agent, n)| {
-            (BlockedReason::AgentOffline, format!("agent {agent} holding task {} shows no sign of life", n.spec.wbs))
+            (
+                BlockedReason::AgentOffline,
+                format!(
+                    "agent {agent} holding task {} shows no sign of life",
+                    n.spec.wbs
+                ),
+            )
         })
 }
 
@@ -217,27 +286,48 @@ fn apply_block(m: &mut Mutator<'_, '_, '_>, blocker: Option<(BlockedReason, Stri
     let anything_in_flight = m.state.leaves().any(|(_, n)| n.status.is_in_flight());
     match (m.state.status, blocker) {
         (ExecutionStatus::Queued | ExecutionStatus::Running, Some((reason, detail))) => {
-            m.set_status(ExecutionStatus::Blocked, Some(format!("{}: {detail}", reason.as_str())));
+            m.set_status(
+                ExecutionStatus::Blocked,
+                Some(format!("{}: {detail}", reason.as_str())),
+            );
             m.state.blocked_reason = Some(reason);
             m.state.blocked_detail = Some(detail);
         }
         (ExecutionStatus::Blocked, Some((reason, detail))) => {
-            if m.state.blocked_reason != Some(reason) || m.state.blocked_detail.as_deref() != Some(detail.as_str()) {
+            if m.state.blocked_reason != Some(reason)
+                || m.state.blocked_detail.as_deref() != Some(detail.as_str())
+            {
                 m.state.blocked_reason = Some(reason);
                 m.state.blocked_detail = Some(detail.clone());
                 m.changes.push(Change::BlockedReason { reason, detail });
             }
         }
-        (ExecutionStatus::Blocked, None) => m.set_status(ExecutionStatus::Running, Some("unblocked".into())),
+        (ExecutionStatus::Blocked, None) => {
+            m.set_status(ExecutionStatus::Running, Some("unblocked".into()))
+        }
         (ExecutionStatus::Queued, None) if anything_in_flight => {
-            m.set_status(ExecutionStatus::Running, Some("first task dispatched".into()));
+            m.set_status(
+                ExecutionStatus::Running,
+                Some("first task dispatched".into()),
+            );
         }
         _ => {}
     }
 }
 
 fn update_current(m: &mut Mutator<'_, '_, '_>) {
-    let in_order = |wanted: &dyn Fn(TaskStatus) -> bool| m.state.leaves().find(|(_, n)| wanted(n.status)).map(|(i, _)| i);
-    m.state.current = in_order(&|s| s.is_in_flight())
-        .or_else(|| in_order(&|s| matches!(s, TaskStatus::Ready | TaskStatus::RetryWait | TaskStatus::Failed)));
+    let in_order = |wanted: &dyn Fn(TaskStatus) -> bool| {
+        m.state
+            .leaves()
+            .find(|(_, n)| wanted(n.status))
+            .map(|(i, _)| i)
+    };
+    m.state.current = in_order(&|s| s.is_in_flight()).or_else(|| {
+        in_order(&|s| {
+            matches!(
+                s,
+                TaskStatus::Ready | TaskStatus::RetryWait | TaskStatus::Failed
+            )
+        })
+    });
 }

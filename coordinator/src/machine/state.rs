@@ -101,7 +101,10 @@ pub struct ExecutionState {
 
 impl ExecutionState {
     pub fn leaves(&self) -> impl Iterator<Item = (usize, &Node)> {
-        self.nodes.iter().enumerate().filter(|(_, n)| n.spec.is_leaf)
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.spec.is_leaf)
     }
 
     pub fn index_of(&self, id: Id) -> Option<usize> {
@@ -118,7 +121,10 @@ impl ExecutionState {
 
     /// The children of a task, in order.
     pub fn children(&self, task: usize) -> impl Iterator<Item = (usize, &Node)> {
-        self.nodes.iter().enumerate().filter(move |(_, n)| n.spec.parent == Some(task))
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(move |(_, n)| n.spec.parent == Some(task))
     }
 
     /// The earliest stored deadline: when the scheduler must look at this execution again.
@@ -155,7 +161,13 @@ pub struct AgentDirectory {
 
 impl AgentDirectory {
     pub fn insert(&mut self, id: Id, online: bool, capabilities: impl IntoIterator<Item = String>) {
-        self.agents.insert(id, AgentView { online, capabilities: capabilities.into_iter().collect() });
+        self.agents.insert(
+            id,
+            AgentView {
+                online,
+                capabilities: capabilities.into_iter().collect(),
+            },
+        );
     }
 
     pub fn get(&self, id: Id) -> Option<&AgentView> {
@@ -167,7 +179,9 @@ impl AgentDirectory {
     }
 
     pub fn can(&self, id: Id, capability: &str) -> bool {
-        self.agents.get(&id).is_some_and(|a| a.capabilities.contains(capability))
+        self.agents
+            .get(&id)
+            .is_some_and(|a| a.capabilities.contains(capability))
     }
 
     /// Agents with `capability`, sorted by id so that choices are deterministic.

@@ -24,7 +24,9 @@ pub fn allowed_task_transitions(from: TaskStatus) -> &'static [TaskStatus] {
         Ready => &[Dispatched, Cancelled, Skipped],
         // A task may complete before its start event arrives (events can be reordered), and
         // goes back to Ready when released or reassigned before it finishes.
-        Dispatched => &[Running, Completed, RetryWait, Failed, Cancelled, Ready, Skipped],
+        Dispatched => &[
+            Running, Completed, RetryWait, Failed, Cancelled, Ready, Skipped,
+        ],
         Running => &[Completed, RetryWait, Failed, Cancelled, Ready, Skipped],
         RetryWait => &[Ready, Cancelled, Skipped],
         Failed => &[Ready, Skipped],
@@ -50,17 +52,31 @@ pub struct InvalidTaskTransition {
 }
 
 fn list(states: &[ExecutionStatus]) -> String {
-    states.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+    states
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `Ok` when an execution may go from `from` to `to`.
-pub fn validate_transition(from: ExecutionStatus, to: ExecutionStatus) -> Result<(), InvalidTransition> {
+pub fn validate_transition(
+    from: ExecutionStatus,
+    to: ExecutionStatus,
+) -> Result<(), InvalidTransition> {
     let allowed = allowed_transitions(from);
-    if allowed.contains(&to) { Ok(()) } else { Err(InvalidTransition { from, to, allowed }) }
+    if allowed.contains(&to) {
+        Ok(())
+    } else {
+        Err(InvalidTransition { from, to, allowed })
+    }
 }
 
 /// `Ok` when a leaf may go from `from` to `to`.
-pub fn validate_task_transition(from: TaskStatus, to: TaskStatus) -> Result<(), InvalidTaskTransition> {
+pub fn validate_task_transition(
+    from: TaskStatus,
+    to: TaskStatus,
+) -> Result<(), InvalidTaskTransition> {
     if allowed_task_transitions(from).contains(&to) {
         Ok(())
     } else {
@@ -107,10 +123,17 @@ mod tests {
 
     #[test]
     fn completed_to_running_is_rejected_with_a_clear_message() {
-        let err = validate_transition(Completed, Running).expect_err("COMPLETED → RUNNING accepted");
-        assert_eq!(err.to_string(), "an execution cannot go from COMPLETED to RUNNING; from COMPLETED it may go to []");
+        let err =
+            validate_transition(Completed, Running).expect_err("COMPLETED → RUNNING accepted");
+        assert_eq!(
+            err.to_string(),
+            "an execution cannot go from COMPLETED to RUNNING; from COMPLETED it may go to []"
+        );
         let err = validate_transition(Paused, Blocked).expect_err("PAUSED → BLOCKED accepted");
-        assert_eq!(err.to_string(), "an execution cannot go from PAUSED to BLOCKED; from PAUSED it may go to [RUNNING, CANCELLED]");
+        assert_eq!(
+            err.to_string(),
+            "an execution cannot go from PAUSED to BLOCKED; from PAUSED it may go to [RUNNING, CANCELLED]"
+        );
     }
 
     #[test]
@@ -118,21 +141,36 @@ mod tests {
         for from in ExecutionStatus::ALL {
             for to in ExecutionStatus::ALL {
                 let listed = allowed_transitions(from).contains(&to);
-                assert_eq!(validate_transition(from, to).is_ok(), listed, "{from} → {to}");
+                assert_eq!(
+                    validate_transition(from, to).is_ok(),
+                    listed,
+                    "{from} → {to}"
+                );
             }
         }
         for from in TaskStatus::ALL {
             for to in TaskStatus::ALL {
                 let listed = allowed_task_transitions(from).contains(&to);
-                assert_eq!(validate_task_transition(from, to).is_ok(), listed, "{from} → {to}");
+                assert_eq!(
+                    validate_task_transition(from, to).is_ok(),
+                    listed,
+                    "{from} → {to}"
+                );
             }
         }
     }
 
     #[test]
     fn finished_tasks_stay_finished() {
-        for from in [TaskStatus::Completed, TaskStatus::Cancelled, TaskStatus::Skipped] {
-            assert!(allowed_task_transitions(from).is_empty(), "{from} can be left");
+        for from in [
+            TaskStatus::Completed,
+            TaskStatus::Cancelled,
+            TaskStatus::Skipped,
+        ] {
+            assert!(
+                allowed_task_transitions(from).is_empty(),
+                "{from} can be left"
+            );
         }
     }
 }

@@ -9,8 +9,13 @@ use super::fixture::*;
 
 fn started(shape: &[usize]) -> Run {
     let larry = id(7);
-    let mut run = Run::new(execution(shape, &[], larry), agents(&[(larry, true, &[CAP])]));
-    run.ok(Input::Start { needs_review: false });
+    let mut run = Run::new(
+        execution(shape, &[], larry),
+        agents(&[(larry, true, &[CAP])]),
+    );
+    run.ok(Input::Start {
+        needs_review: false,
+    });
     run
 }
 
@@ -27,14 +32,26 @@ fn statuses(changes: &[Change]) -> Vec<(ExecutionStatus, ExecutionStatus)> {
 #[test]
 fn start_queues_then_runs_with_the_first_leaf_dispatched_to_the_execution_agent() {
     let larry = id(7);
-    let mut run = Run::new(execution(&[0, 0], &[], larry), agents(&[(larry, true, &[CAP])]));
-    let changes = run.ok(Input::Start { needs_review: false });
+    let mut run = Run::new(
+        execution(&[0, 0], &[], larry),
+        agents(&[(larry, true, &[CAP])]),
+    );
+    let changes = run.ok(Input::Start {
+        needs_review: false,
+    });
     assert_eq!(
         statuses(&changes),
-        [(ExecutionStatus::Created, ExecutionStatus::Queued), (ExecutionStatus::Queued, ExecutionStatus::Running)]
+        [
+            (ExecutionStatus::Created, ExecutionStatus::Queued),
+            (ExecutionStatus::Queued, ExecutionStatus::Running)
+        ]
     );
     let first = run.leaf_ids()[0];
-    assert!(changes.contains(&Change::Dispatched { index: 0, agent: larry, attempt: 1 }));
+    assert!(changes.contains(&Change::Dispatched {
+        index: 0,
+        agent: larry,
+        attempt: 1
+    }));
     assert_eq!(run.in_flight(), [first]);
     assert_eq!(run.state.current, Some(0));
     assert_eq!(run.state.started_at, Some(t0()));
@@ -56,7 +73,12 @@ fn leaves_run_in_wbs_order_and_the_execution_completes_at_100_percent() {
     assert_eq!(run.state.progress, 100.0);
     assert!(run.state.finished_at.is_some());
     // Tasks with subtasks completed with them.
-    assert!(run.state.nodes.iter().all(|n| n.status == TaskStatus::Completed));
+    assert!(
+        run.state
+            .nodes
+            .iter()
+            .all(|n| n.status == TaskStatus::Completed)
+    );
 }
 
 #[test]
@@ -74,8 +96,18 @@ fn a_task_with_subtasks_runs_while_they_do_and_completes_with_the_last() {
 fn progress_counts_done_leaves() {
     let mut run = started(&[0, 0, 0, 0]);
     let first = run.in_flight()[0];
-    run.report(first, AgentEventBody::TaskProgress { progress: 50.0, message: None }).expect("progress accepted");
-    assert_eq!(run.state.progress, 0.0, "a half-done leaf is not a done leaf");
+    run.report(
+        first,
+        AgentEventBody::TaskProgress {
+            progress: 50.0,
+            message: None,
+        },
+    )
+    .expect("progress accepted");
+    assert_eq!(
+        run.state.progress, 0.0,
+        "a half-done leaf is not a done leaf"
+    );
     run.complete(first);
     assert_eq!(run.state.progress, 25.0);
 }
@@ -83,14 +115,27 @@ fn progress_counts_done_leaves() {
 #[test]
 fn pause_stops_dispatch_and_resume_continues() {
     let mut run = started(&[0, 0]);
-    let [first, second] = run.leaf_ids()[..] else { panic!("two leaves") };
+    let [first, second] = run.leaf_ids()[..] else {
+        panic!("two leaves")
+    };
     run.ok(Input::Pause);
     assert_eq!(run.state.status, ExecutionStatus::Paused);
     run.complete(first);
-    assert_eq!(run.status_of(first), TaskStatus::Completed, "running tasks may finish while paused");
-    assert_eq!(run.status_of(second), TaskStatus::Ready, "but nothing new is dispatched");
+    assert_eq!(
+        run.status_of(first),
+        TaskStatus::Completed,
+        "running tasks may finish while paused"
+    );
+    assert_eq!(
+        run.status_of(second),
+        TaskStatus::Ready,
+        "but nothing new is dispatched"
+    );
     let changes = run.ok(Input::Resume);
-    assert_eq!(statuses(&changes), [(ExecutionStatus::Paused, ExecutionStatus::Running)]);
+    assert_eq!(
+        statuses(&changes),
+        [(ExecutionStatus::Paused, ExecutionStatus::Running)]
+    );
     assert_eq!(run.status_of(second), TaskStatus::Dispatched);
 }
 
@@ -98,12 +143,28 @@ fn pause_stops_dispatch_and_resume_continues() {
 fn cancel_cancels_open_tasks_and_revokes_the_running_one() {
     let mut run = started(&[0, 0, 0]);
     let leaves = run.leaf_ids();
-    let changes = run.ok(Input::Cancel { reason: "operator".into() });
-    assert!(changes.iter().any(|c| matches!(c, Change::Revoked { index: 0, agent, attempt: 1, .. } if *agent == id(7))));
+    let changes = run.ok(Input::Cancel {
+        reason: "operator".into(),
+    });
+    assert!(changes.iter().any(
+        |c| matches!(c, Change::Revoked { index: 0, agent, attempt: 1, .. } if *agent == id(7))
+    ));
     assert_eq!(run.state.status, ExecutionStatus::Cancelled);
-    assert!(leaves.iter().all(|l| run.status_of(*l) == TaskStatus::Cancelled));
-    let late = run.report(leaves[0], AgentEventBody::TaskComplete { output: serde_json::Value::Null });
-    assert_eq!(late.map(|_| ()), Err(Rejection::ExecutionFinished(ExecutionStatus::Cancelled)));
+    assert!(
+        leaves
+            .iter()
+            .all(|l| run.status_of(*l) == TaskStatus::Cancelled)
+    );
+    let late = run.report(
+        leaves[0],
+        AgentEventBody::TaskComplete {
+            output: serde_json::Value::Null,
+        },
+    );
+    assert_eq!(
+        late.map(|_| ()),
+        Err(Rejection::ExecutionFinished(ExecutionStatus::Cancelled))
+    );
 }
 
 #[test]
@@ -113,37 +174,63 @@ fn a_failed_task_is_retried_with_exponential_back_off_then_blocks_with_retries_e
     run.fail(leaf, true);
     assert_eq!(run.status_of(leaf), TaskStatus::RetryWait);
     let node = &run.state.nodes[0];
-    assert_eq!(node.next_attempt_at, Some(run.now + chrono::Duration::seconds(2)), "first back-off is 2 s");
+    assert_eq!(
+        node.next_attempt_at,
+        Some(run.now + chrono::Duration::seconds(2)),
+        "first back-off is 2 s"
+    );
 
     run.advance(1);
     run.ok(Input::Tick);
     assert_eq!(run.status_of(leaf), TaskStatus::RetryWait, "not yet due");
     run.advance(1);
     run.ok(Input::Tick);
-    assert_eq!((run.status_of(leaf), run.state.nodes[0].attempt), (TaskStatus::Dispatched, 2));
+    assert_eq!(
+        (run.status_of(leaf), run.state.nodes[0].attempt),
+        (TaskStatus::Dispatched, 2)
+    );
 
     run.fail(leaf, true);
-    assert_eq!(run.state.nodes[0].next_attempt_at, Some(run.now + chrono::Duration::seconds(4)), "doubles");
+    assert_eq!(
+        run.state.nodes[0].next_attempt_at,
+        Some(run.now + chrono::Duration::seconds(4)),
+        "doubles"
+    );
     run.advance(4);
     run.ok(Input::Tick);
     run.fail(leaf, true);
-    assert_eq!(run.status_of(leaf), TaskStatus::Failed, "three attempts by default");
+    assert_eq!(
+        run.status_of(leaf),
+        TaskStatus::Failed,
+        "three attempts by default"
+    );
     assert_eq!(run.state.status, ExecutionStatus::Blocked);
-    assert_eq!(run.state.blocked_reason, Some(BlockedReason::RetriesExhausted));
+    assert_eq!(
+        run.state.blocked_reason,
+        Some(BlockedReason::RetriesExhausted)
+    );
 
     // Resuming a block of failures retries with a fresh budget.
     run.ok(Input::Resume);
-    assert_eq!((run.status_of(leaf), run.state.nodes[0].attempt), (TaskStatus::Dispatched, 4));
+    assert_eq!(
+        (run.status_of(leaf), run.state.nodes[0].attempt),
+        (TaskStatus::Dispatched, 4)
+    );
     assert_eq!(run.state.status, ExecutionStatus::Running);
 }
 
 #[test]
 fn a_give_up_error_blocks_at_once_and_skip_unblocks() {
     let mut run = started(&[0, 0]);
-    let [first, second] = run.leaf_ids()[..] else { panic!("two leaves") };
+    let [first, second] = run.leaf_ids()[..] else {
+        panic!("two leaves")
+    };
     run.fail(first, false);
     assert_eq!(run.state.blocked_reason, Some(BlockedReason::TaskFailed));
-    run.ok(Input::Resolve { task: first, action: ResolveAction::Skip });
+    run.ok(Input::Resolve {
+        task: first,
+        action: ResolveAction::Skip,
+    });
     assert_eq!(run.status_of(first), TaskStatus::Skipped);
     assert_eq!(run.status_of(second), TaskStatus::Dispatched);
     assert_eq!(run.state.status, ExecutionStatus::Running);
@@ -156,21 +243,62 @@ fn events_from_a_superseded_attempt_or_another_agent_are_rejected() {
     run.fail(leaf, true);
     run.advance(2);
     run.ok(Input::Tick);
-    let stale = run.event(leaf, 1, AgentEventBody::TaskComplete { output: serde_json::Value::Null });
+    let stale = run.event(
+        leaf,
+        1,
+        AgentEventBody::TaskComplete {
+            output: serde_json::Value::Null,
+        },
+    );
     assert_eq!(
-        run.step(Input::Agent { sender: id(7), event: stale }).map(|_| ()),
+        run.step(Input::Agent {
+            sender: id(7),
+            event: stale
+        })
+        .map(|_| ()),
         Err(Rejection::StaleAttempt { current: 2, got: 1 })
     );
     let future = run.event(leaf, 3, AgentEventBody::TaskStarted {});
-    assert_eq!(run.step(Input::Agent { sender: id(7), event: future }).map(|_| ()), Err(Rejection::UnknownAttempt { current: 2, got: 3 }));
-    let intruder = run.event(leaf, 2, AgentEventBody::TaskComplete { output: serde_json::Value::Null });
     assert_eq!(
-        run.step(Input::Agent { sender: id(99), event: intruder }).map(|_| ()),
-        Err(Rejection::WrongAgent { sender: id(99), assignee: Some(id(7)) })
+        run.step(Input::Agent {
+            sender: id(7),
+            event: future
+        })
+        .map(|_| ()),
+        Err(Rejection::UnknownAttempt { current: 2, got: 3 })
+    );
+    let intruder = run.event(
+        leaf,
+        2,
+        AgentEventBody::TaskComplete {
+            output: serde_json::Value::Null,
+        },
+    );
+    assert_eq!(
+        run.step(Input::Agent {
+            sender: id(99),
+            event: intruder
+        })
+        .map(|_| ()),
+        Err(Rejection::WrongAgent {
+            sender: id(99),
+            assignee: Some(id(7))
+        })
     );
     let unknown = run.event(id(4242), 1, AgentEventBody::TaskStarted {});
-    assert_eq!(run.step(Input::Agent { sender: id(7), event: unknown }).map(|_| ()), Err(Rejection::UnknownTask(id(4242))));
-    assert_eq!(run.status_of(leaf), TaskStatus::Dispatched, "rejections change nothing");
+    assert_eq!(
+        run.step(Input::Agent {
+            sender: id(7),
+            event: unknown
+        })
+        .map(|_| ()),
+        Err(Rejection::UnknownTask(id(4242)))
+    );
+    assert_eq!(
+        run.status_of(leaf),
+        TaskStatus::Dispatched,
+        "rejections change nothing"
+    );
 }
 
 #[test]
@@ -182,8 +310,14 @@ fn a_task_may_complete_before_its_start_event_arrives_and_a_late_start_is_reject
     run.complete(leaf);
     assert_eq!(run.status_of(leaf), TaskStatus::Completed);
     assert_eq!(
-        run.step(Input::Agent { sender: id(7), event: started }).map(|_| ()),
-        Err(Rejection::TaskNotInFlight { status: TaskStatus::Completed })
+        run.step(Input::Agent {
+            sender: id(7),
+            event: started
+        })
+        .map(|_| ()),
+        Err(Rejection::TaskNotInFlight {
+            status: TaskStatus::Completed
+        })
     );
 }
 
@@ -193,14 +327,26 @@ fn invalid_operator_transitions_name_the_current_state_and_the_allowed_ones() {
     run.complete(run.leaf_ids()[0]);
     match run.step(Input::Pause) {
         Err(Rejection::InvalidTransition(e)) => {
-            assert_eq!((e.from, e.to), (ExecutionStatus::Completed, ExecutionStatus::Paused));
+            assert_eq!(
+                (e.from, e.to),
+                (ExecutionStatus::Completed, ExecutionStatus::Paused)
+            );
             assert!(e.allowed.is_empty());
         }
         other => panic!("pausing a completed execution gave {other:?}"),
     }
     let mut run = started(&[0]);
     match run.step(Input::Resume) {
-        Err(Rejection::InvalidTransition(e)) => assert_eq!(e.allowed, [ExecutionStatus::Paused, ExecutionStatus::Blocked, ExecutionStatus::Completed, ExecutionStatus::Failed, ExecutionStatus::Cancelled]),
+        Err(Rejection::InvalidTransition(e)) => assert_eq!(
+            e.allowed,
+            [
+                ExecutionStatus::Paused,
+                ExecutionStatus::Blocked,
+                ExecutionStatus::Completed,
+                ExecutionStatus::Failed,
+                ExecutionStatus::Cancelled
+            ]
+        ),
         other => panic!("resuming a running execution gave {other:?}"),
     }
 }
@@ -209,11 +355,20 @@ fn invalid_operator_transitions_name_the_current_state_and_the_allowed_ones() {
 fn a_running_task_past_its_timeout_is_revoked_and_retried() {
     let mut run = started(&[0]);
     let leaf = run.leaf_ids()[0];
-    run.report(leaf, AgentEventBody::TaskStarted {}).expect("start accepted");
+    run.report(leaf, AgentEventBody::TaskStarted {})
+        .expect("start accepted");
     run.advance(61);
     let changes = run.ok(Input::Tick);
-    assert!(changes.iter().any(|c| matches!(c, Change::TimedOut { attempt: 1, .. })));
-    assert!(changes.iter().any(|c| matches!(c, Change::Revoked { attempt: 1, .. })));
+    assert!(
+        changes
+            .iter()
+            .any(|c| matches!(c, Change::TimedOut { attempt: 1, .. }))
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|c| matches!(c, Change::Revoked { attempt: 1, .. }))
+    );
     assert_eq!(run.status_of(leaf), TaskStatus::RetryWait);
 }
 
@@ -222,7 +377,14 @@ fn an_unconfirmed_dispatch_is_published_again_after_the_grace() {
     let mut run = started(&[0]);
     run.advance(6);
     let changes = run.ok(Input::Tick);
-    assert_eq!(changes, [Change::Republish { index: 0, agent: id(7), attempt: 1 }]);
+    assert_eq!(
+        changes,
+        [Change::Republish {
+            index: 0,
+            agent: id(7),
+            attempt: 1
+        }]
+    );
     run.state.nodes[0].published = true;
     assert_eq!(run.ok(Input::Tick), []);
 }
@@ -233,14 +395,26 @@ fn independent_branches_run_in_parallel_across_capable_agents() {
     let mut state = execution(&[0, 0, 0, 0], &[(3, 0)], a);
     state.max_parallel = 3;
     state.routing = RoutingPolicy::AnyCapable;
-    let mut run = Run::new(state, agents(&[(a, true, &[CAP]), (b, true, &[CAP]), (c, true, &[CAP])]));
-    run.ok(Input::Start { needs_review: false });
+    let mut run = Run::new(
+        state,
+        agents(&[(a, true, &[CAP]), (b, true, &[CAP]), (c, true, &[CAP])]),
+    );
+    run.ok(Input::Start {
+        needs_review: false,
+    });
     let leaves = run.leaf_ids();
     assert_eq!(run.in_flight(), leaves[..3]);
-    let mut holders: Vec<_> = run.state.nodes[..3].iter().filter_map(|n| n.assigned_agent).collect();
+    let mut holders: Vec<_> = run.state.nodes[..3]
+        .iter()
+        .filter_map(|n| n.assigned_agent)
+        .collect();
     holders.sort();
     assert_eq!(holders, [a, b, c], "each agent takes one");
-    assert_eq!(run.status_of(leaves[3]), TaskStatus::Pending, "1.4 waits for 1.1");
+    assert_eq!(
+        run.status_of(leaves[3]),
+        TaskStatus::Pending,
+        "1.4 waits for 1.1"
+    );
     run.complete(leaves[1]);
     assert_eq!(run.status_of(leaves[3]), TaskStatus::Pending);
     run.complete(leaves[0]);
@@ -253,9 +427,14 @@ fn no_capable_agent_blocks_until_one_registers() {
     let mut state = execution(&[0], &[], larry);
     state.routing = RoutingPolicy::AnyCapable;
     let mut run = Run::new(state, agents(&[(larry, true, &["make_phone_call"])]));
-    run.ok(Input::Start { needs_review: false });
+    run.ok(Input::Start {
+        needs_review: false,
+    });
     assert_eq!(run.state.status, ExecutionStatus::Blocked);
-    assert_eq!(run.state.blocked_reason, Some(BlockedReason::NoCapableAgent));
+    assert_eq!(
+        run.state.blocked_reason,
+        Some(BlockedReason::NoCapableAgent)
+    );
     run.agents.insert(id(8), true, [CAP.to_owned()]);
     run.ok(Input::AgentsChanged);
     assert_eq!(run.state.status, ExecutionStatus::Running);
@@ -267,7 +446,10 @@ fn an_agent_going_silent_blocks_its_executions_until_it_returns() {
     let mut run = started(&[0, 0]);
     run.agents.insert(id(7), false, [CAP.to_owned()]);
     run.ok(Input::AgentsChanged);
-    assert_eq!((run.state.status, run.state.blocked_reason), (ExecutionStatus::Blocked, Some(BlockedReason::AgentOffline)));
+    assert_eq!(
+        (run.state.status, run.state.blocked_reason),
+        (ExecutionStatus::Blocked, Some(BlockedReason::AgentOffline))
+    );
     run.agents.insert(id(7), true, [CAP.to_owned()]);
     run.ok(Input::AgentsChanged);
     assert_eq!(run.state.status, ExecutionStatus::Running);
@@ -276,7 +458,10 @@ fn an_agent_going_silent_blocks_its_executions_until_it_returns() {
 #[test]
 fn a_low_confidence_plan_waits_in_needs_review_until_approved() {
     let larry = id(7);
-    let mut run = Run::new(execution(&[0], &[], larry), agents(&[(larry, true, &[CAP])]));
+    let mut run = Run::new(
+        execution(&[0], &[], larry),
+        agents(&[(larry, true, &[CAP])]),
+    );
     run.ok(Input::Start { needs_review: true });
     assert_eq!(run.state.status, ExecutionStatus::NeedsReview);
     assert!(run.in_flight().is_empty());
@@ -290,11 +475,24 @@ fn a_low_confidence_plan_waits_in_needs_review_until_approved() {
 #[test]
 fn reassigning_a_running_task_revokes_it_and_dispatches_a_new_attempt_to_the_new_agent() {
     let (larry, bob) = (id(7), id(8));
-    let mut run = Run::new(execution(&[0], &[], larry), agents(&[(larry, true, &[CAP]), (bob, true, &[CAP])]));
-    run.ok(Input::Start { needs_review: false });
+    let mut run = Run::new(
+        execution(&[0], &[], larry),
+        agents(&[(larry, true, &[CAP]), (bob, true, &[CAP])]),
+    );
+    run.ok(Input::Start {
+        needs_review: false,
+    });
     let leaf = run.leaf_ids()[0];
-    let changes = run.ok(Input::Reassign { task: Some(leaf), to: bob });
-    assert!(changes.contains(&Change::Revoked { index: 0, agent: larry, attempt: 1, reason: "reassigned to another agent".into() }));
+    let changes = run.ok(Input::Reassign {
+        task: Some(leaf),
+        to: bob,
+    });
+    assert!(changes.contains(&Change::Revoked {
+        index: 0,
+        agent: larry,
+        attempt: 1,
+        reason: "reassigned to another agent".into()
+    }));
     assert_eq!(run.state.nodes[0].assigned_agent, Some(bob));
     assert_eq!(run.state.nodes[0].attempt, 2);
 }
@@ -303,7 +501,16 @@ fn reassigning_a_running_task_revokes_it_and_dispatches_a_new_attempt_to_the_new
 fn a_released_task_is_dispatched_again_without_counting_as_a_failure() {
     let mut run = started(&[0]);
     let leaf = run.leaf_ids()[0];
-    run.report(leaf, AgentEventBody::TaskReleased { reason: Some("shutting down".into()) }).expect("release accepted");
+    run.report(
+        leaf,
+        AgentEventBody::TaskReleased {
+            reason: Some("shutting down".into()),
+        },
+    )
+    .expect("release accepted");
     let node = &run.state.nodes[0];
-    assert_eq!((node.status, node.attempt, node.failures), (TaskStatus::Dispatched, 2, 0));
+    assert_eq!(
+        (node.status, node.attempt, node.failures),
+        (TaskStatus::Dispatched, 2, 0)
+    );
 }

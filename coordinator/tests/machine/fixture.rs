@@ -2,8 +2,8 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use planexec_coordinator::machine::{
-    AgentDirectory, Change, Context, ExecutionState, Input, Node, NodeKind, NodeSpec, Rejection, Transition,
-    derive_state,
+    AgentDirectory, Change, Context, ExecutionState, Input, Node, NodeKind, NodeSpec, Rejection,
+    Transition, derive_state,
 };
 use planexec_schemas::event::{AgentEvent, AgentEventBody};
 use planexec_schemas::execution::{ExecutionStatus, RoutingPolicy, TaskStatus};
@@ -18,7 +18,9 @@ pub fn id(n: u128) -> Id {
 }
 
 pub fn t0() -> Timestamp {
-    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).single().expect("valid time")
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
+        .single()
+        .expect("valid time")
 }
 
 /// Tasks given as the number of subtasks each has (0: the task is a leaf), with dependencies
@@ -97,7 +99,13 @@ pub struct Run {
 
 impl Run {
     pub fn new(state: ExecutionState, agents: AgentDirectory) -> Self {
-        Self { state, now: t0(), agents, last: Vec::new(), next_event: 1 }
+        Self {
+            state,
+            now: t0(),
+            agents,
+            last: Vec::new(),
+            next_event: 1,
+        }
     }
 
     pub fn ctx(&self) -> Context<'_> {
@@ -152,13 +160,22 @@ impl Run {
     }
 
     pub fn complete(&mut self, leaf: Id) {
-        if let Err(e) = self.report(leaf, AgentEventBody::TaskComplete { output: serde_json::json!({"ok": true}) }) {
+        if let Err(e) = self.report(
+            leaf,
+            AgentEventBody::TaskComplete {
+                output: serde_json::json!({"ok": true}),
+            },
+        ) {
             panic!("completing {leaf} was rejected: {e}");
         }
     }
 
     pub fn fail(&mut self, leaf: Id, retryable: bool) {
-        let body = AgentEventBody::TaskFailed { error: "boom".into(), retryable, retry_after_seconds: None };
+        let body = AgentEventBody::TaskFailed {
+            error: "boom".into(),
+            retryable,
+            retry_after_seconds: None,
+        };
         if let Err(e) = self.report(leaf, body) {
             panic!("failing {leaf} was rejected: {e}");
         }
@@ -169,7 +186,11 @@ impl Run {
     }
 
     pub fn in_flight(&self) -> Vec<Id> {
-        self.state.leaves().filter(|(_, n)| n.status.is_in_flight()).map(|(_, n)| n.spec.id).collect()
+        self.state
+            .leaves()
+            .filter(|(_, n)| n.status.is_in_flight())
+            .map(|(_, n)| n.spec.id)
+            .collect()
     }
 
     pub fn leaf_ids(&self) -> Vec<Id> {

@@ -3,7 +3,8 @@
 
 use chrono::Duration;
 use planexec_coordinator::machine::{
-    AgentDirectory, Change, Context, ExecutionState, Input, apply, validate_task_transition, validate_transition,
+    AgentDirectory, Change, Context, ExecutionState, Input, apply, validate_task_transition,
+    validate_transition,
 };
 use planexec_schemas::Timestamp;
 use planexec_schemas::command::ResolveAction;
@@ -18,14 +19,29 @@ use super::fixture::*;
 /// An input described against whatever the state is when it is applied.
 #[derive(Debug, Clone)]
 enum Action {
-    Report { pick: usize, kind: u8, variant: u8, progress: f64 },
+    Report {
+        pick: usize,
+        kind: u8,
+        variant: u8,
+        progress: f64,
+    },
     Pause,
     Resume,
     Cancel,
-    Tick { seconds: i64 },
-    ToggleAgent { which: usize },
-    Reassign { pick: Option<usize>, to: usize },
-    Resolve { pick: usize, skip: bool },
+    Tick {
+        seconds: i64,
+    },
+    ToggleAgent {
+        which: usize,
+    },
+    Reassign {
+        pick: Option<usize>,
+        to: usize,
+    },
+    Resolve {
+        pick: usize,
+        skip: bool,
+    },
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -65,33 +81,69 @@ const AGENTS: [u128; 3] = [7, 8, 9];
 
 /// Turns actions into concrete steps against an evolving state; checks the per-step properties.
 fn run(mut state: ExecutionState, actions: &[Action]) -> (ExecutionState, Vec<Step>) {
-    let mut directory = agents(&[(id(7), true, &[CAP]), (id(8), true, &[CAP]), (id(9), true, &[CAP])]);
+    let mut directory = agents(&[
+        (id(7), true, &[CAP]),
+        (id(8), true, &[CAP]),
+        (id(9), true, &[CAP]),
+    ]);
     let mut now = t0();
     let mut steps = Vec::new();
     let mut event_no = 0u128;
-    let start = Step { input: Input::Start { needs_review: false }, now, agents: directory.clone(), applied: true };
+    let start = Step {
+        input: Input::Start {
+            needs_review: false,
+        },
+        now,
+        agents: directory.clone(),
+        applied: true,
+    };
     let mut changes = Vec::new();
     apply(&mut state, &start.input, &ctx(&start), &mut changes).expect("start is accepted");
     steps.push(start);
     for action in actions {
         let input = match action {
-            Action::Report { pick, kind, variant, progress } => {
+            Action::Report {
+                pick,
+                kind,
+                variant,
+                progress,
+            } => {
                 let leaves: Vec<_> = state.leaves().map(|(_, n)| n.clone()).collect();
                 let node = &leaves[pick % leaves.len()];
                 let sender = match variant {
                     2 => id(99),
                     _ => node.assigned_agent.unwrap_or(id(7)),
                 };
-                let attempt = if *variant == 1 { node.attempt.saturating_sub(1).max(1) } else { node.attempt.max(1) };
+                let attempt = if *variant == 1 {
+                    node.attempt.saturating_sub(1).max(1)
+                } else {
+                    node.attempt.max(1)
+                };
                 event_no += 1;
                 let body = match kind {
                     0 => AgentEventBody::TaskStarted {},
-                    1 => AgentEventBody::TaskProgress { progress: *progress, message: None },
-                    2 => AgentEventBody::TaskComplete { output: serde_json::json!({"n": event_no as u64}) },
-                    3 => AgentEventBody::TaskFailed { error: "flaky".into(), retryable: true, retry_after_seconds: None },
-                    4 => AgentEventBody::TaskFailed { error: "hopeless".into(), retryable: false, retry_after_seconds: None },
+                    1 => AgentEventBody::TaskProgress {
+                        progress: *progress,
+                        message: None,
+                    },
+                    2 => AgentEventBody::TaskComplete {
+                        output: serde_json::json!({"n": event_no as u64}),
+                    },
+                    3 => AgentEventBody::TaskFailed {
+                        error: "flaky".into(),
+                        retryable: true,
+                        retry_after_seconds: None,
+                    },
+                    4 => AgentEventBody::TaskFailed {
+                        error: "hopeless".into(),
+                        retryable: false,
+                        retry_after_seconds: None,
+                    },
                     5 => AgentEventBody::TaskReleased { reason: None },
-                    _ => AgentEventBody::Log { level: LogLevel::Info, message: "note".into() },
+                    _ => AgentEventBody::Log {
+                        level: LogLevel::Info,
+                        message: "note".into(),
+                    },
                 };
                 let event = AgentEvent {
                     event_id: Uuid::from_u128(event_no),
@@ -106,7 +158,9 @@ fn run(mut state: ExecutionState, actions: &[Action]) -> (ExecutionState, Vec<St
             }
             Action::Pause => Input::Pause,
             Action::Resume => Input::Resume,
-            Action::Cancel => Input::Cancel { reason: "test".into() },
+            Action::Cancel => Input::Cancel {
+                reason: "test".into(),
+            },
             Action::Tick { seconds } => {
                 now += Duration::seconds(*seconds);
                 Input::Tick
@@ -119,15 +173,30 @@ fn run(mut state: ExecutionState, actions: &[Action]) -> (ExecutionState, Vec<St
             }
             Action::Reassign { pick, to } => {
                 let leaves: Vec<_> = state.leaves().map(|(_, n)| n.spec.id).collect();
-                Input::Reassign { task: pick.map(|p| leaves[p % leaves.len()]), to: id(AGENTS[*to]) }
+                Input::Reassign {
+                    task: pick.map(|p| leaves[p % leaves.len()]),
+                    to: id(AGENTS[*to]),
+                }
             }
             Action::Resolve { pick, skip } => {
                 let leaves: Vec<_> = state.leaves().map(|(_, n)| n.spec.id).collect();
-                let action = if *skip { ResolveAction::Skip } else { ResolveAction::Retry };
-                Input::Resolve { task: leaves[pick % leaves.len()], action }
+                let action = if *skip {
+                    ResolveAction::Skip
+                } else {
+                    ResolveAction::Retry
+                };
+                Input::Resolve {
+                    task: leaves[pick % leaves.len()],
+                    action,
+                }
             }
         };
-        let mut step = Step { input, now, agents: directory.clone(), applied: false };
+        let mut step = Step {
+            input,
+            now,
+            agents: directory.clone(),
+            applied: false,
+        };
         let before = state.clone();
         let mut changes = Vec::new();
         step.applied = apply(&mut state, &step.input, &ctx(&step), &mut changes).is_ok();
@@ -144,17 +213,32 @@ fn check_step(before: &ExecutionState, after: &ExecutionState, changes: &[Change
         return;
     }
     if before.status.is_terminal() {
-        assert_eq!(after.status, before.status, "left terminal state {}", before.status);
+        assert_eq!(
+            after.status, before.status,
+            "left terminal state {}",
+            before.status
+        );
     }
-    assert!(after.progress >= before.progress, "progress went back from {} to {}", before.progress, after.progress);
+    assert!(
+        after.progress >= before.progress,
+        "progress went back from {} to {}",
+        before.progress,
+        after.progress
+    );
     assert!((0.0..=100.0).contains(&after.progress));
     for change in changes {
         match change {
             Change::Execution { from, to, .. } => {
-                assert!(validate_transition(*from, *to).is_ok(), "invalid execution transition {from} → {to}");
+                assert!(
+                    validate_transition(*from, *to).is_ok(),
+                    "invalid execution transition {from} → {to}"
+                );
             }
             Change::Task { index, from, to } if after.nodes[*index].spec.is_leaf => {
-                assert!(validate_task_transition(*from, *to).is_ok(), "invalid task transition {from} → {to}");
+                assert!(
+                    validate_task_transition(*from, *to).is_ok(),
+                    "invalid task transition {from} → {to}"
+                );
             }
             _ => {}
         }
@@ -166,15 +250,25 @@ fn check_step(before: &ExecutionState, after: &ExecutionState, changes: &[Change
         }
     }
     if !after.status.is_terminal() && after.status != ExecutionStatus::Paused {
-        let in_flight = after.leaves().filter(|(_, n)| n.status.is_in_flight()).count();
-        let before_in_flight = before.leaves().filter(|(_, n)| n.status.is_in_flight()).count();
+        let in_flight = after
+            .leaves()
+            .filter(|(_, n)| n.status.is_in_flight())
+            .count();
+        let before_in_flight = before
+            .leaves()
+            .filter(|(_, n)| n.status.is_in_flight())
+            .count();
         assert!(
             in_flight <= (after.max_parallel as usize).max(before_in_flight),
             "{in_flight} leaves in flight with max_parallel {}",
             after.max_parallel
         );
     }
-    assert_eq!(after.status == ExecutionStatus::Blocked, after.blocked_reason.is_some(), "blocked without reason");
+    assert_eq!(
+        after.status == ExecutionStatus::Blocked,
+        after.blocked_reason.is_some(),
+        "blocked without reason"
+    );
 }
 
 /// Replays steps, with copies of agent events inserted after their originals.
@@ -187,7 +281,11 @@ fn replay(mut state: ExecutionState, steps: &[Step]) -> ExecutionState {
 }
 
 fn shapes() -> impl Strategy<Value = (Vec<usize>, u32, bool)> {
-    (prop::collection::vec(0usize..3, 1..6), 1u32..4, any::<bool>())
+    (
+        prop::collection::vec(0usize..3, 1..6),
+        1u32..4,
+        any::<bool>(),
+    )
 }
 
 proptest! {

@@ -18,7 +18,10 @@ fn main() -> std::io::Result<()> {
     }
     let schemas = planexec_schemas::json_schemas();
     for (name, schema) in &schemas {
-        std::fs::write(out.join(format!("{name}.json")), planexec_schemas::render_json_schema(schema))?;
+        std::fs::write(
+            out.join(format!("{name}.json")),
+            planexec_schemas::render_json_schema(schema),
+        )?;
     }
     eprintln!("wrote {} schemas to {}", schemas.len(), out.display());
     Ok(())

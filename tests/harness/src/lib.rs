@@ -60,8 +60,9 @@ impl TestEnv {
         let admin_url = env_db
             .or_else(|| private.as_ref().map(|p| p.postgres_url("postgres")))
             .unwrap_or_default();
-        let nats_url =
-            env_nats.or_else(|| private.as_ref().map(|p| p.nats_url())).unwrap_or_default();
+        let nats_url = env_nats
+            .or_else(|| private.as_ref().map(|p| p.nats_url()))
+            .unwrap_or_default();
 
         let suffix = uuid::Uuid::new_v4().simple().to_string();
         let database = format!("planexec_test_{}", &suffix[..16]);
@@ -69,13 +70,25 @@ impl TestEnv {
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
             .execute(&mut admin)
             .await
-            .unwrap_or_else(|e| panic!("cannot create a test database on {}: {e}", redact(&admin_url)));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot create a test database on {}: {e}",
+                    redact(&admin_url)
+                )
+            });
         let _ = admin.close().await;
         let database_url = with_database(&admin_url, &database);
         let namespace = Namespace::new(&format!("t{}", &suffix[16..28]))
             .unwrap_or_else(|e| panic!("test namespace: {e}"));
         wait_for_jetstream(&nats_url).await;
-        Self { database_url, nats_url, namespace, admin_url, database, _private: private }
+        Self {
+            database_url,
+            nats_url,
+            namespace,
+            admin_url,
+            database,
+            _private: private,
+        }
     }
 
     /// A small pool on this test's database.
@@ -102,7 +115,10 @@ impl Drop for TestEnv {
         let (admin_url, database) = (self.admin_url.clone(), self.database.clone());
         let (nats_url, namespace) = (self.nats_url.clone(), self.namespace.clone());
         let cleanup = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             runtime.block_on(async move {
@@ -115,7 +131,9 @@ impl Drop for TestEnv {
                     && let Ok(mut admin) = options.connect().await
                 {
                     let sql = format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut admin)
+                        .await;
                 }
             });
         });
@@ -142,13 +160,18 @@ async fn connect_admin(url: &str) -> sqlx::PgConnection {
     )
 }
 
-/// JetStream answers a little after the port opens; tests should not race it.
+/// JetStream answers a little after the port opens; tests should not race it. The raw API is
+/// asked directly: async-nats' account type expects fields that nats-server 2.9 does not send.
 async fn wait_for_jetstream(url: &str) {
     let mut last = String::new();
     for _ in 0..100 {
         match async_nats::connect(url).await {
-            Ok(client) => match async_nats::jetstream::new(client).query_account().await {
-                Ok(_) => return,
+            Ok(client) => match client.request("$JS.API.INFO", "".into()).await {
+                Ok(reply) => match serde_json::from_slice::<serde_json::Value>(&reply.payload) {
+                    Ok(info) if info.get("error").is_none() => return,
+                    Ok(info) => last = info["error"].to_string(),
+                    Err(e) => last = e.to_string(),
+                },
                 Err(e) => last = e.to_string(),
             },
             Err(e) => last = e.to_string(),
@@ -188,5 +211,8 @@ pub fn redact(url: &str) -> String {
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
 }

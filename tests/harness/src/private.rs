@@ -27,7 +27,9 @@ static SHARED: Mutex<Weak<Servers>> = Mutex::new(Weak::new());
 
 /// The process's private servers, started on first use.
 pub fn shared() -> Result<Arc<Servers>, String> {
-    let mut slot = SHARED.lock().map_err(|_| "a test panicked while starting servers".to_owned())?;
+    let mut slot = SHARED
+        .lock()
+        .map_err(|_| "a test panicked while starting servers".to_owned())?;
     if let Some(servers) = slot.upgrade() {
         return Ok(servers);
     }
@@ -51,7 +53,14 @@ fn start() -> Result<Servers, String> {
         durable: false,
     })
     .map_err(|e| e.to_string())?;
-    let nats = PrivateNats::start(&NatsOptions { store_dir: dir.path().join("nats"), port: None })
-        .map_err(|e| e.to_string())?;
-    Ok(Servers { postgres, nats, _dir: dir })
+    let nats = PrivateNats::start(&NatsOptions {
+        store_dir: dir.path().join("nats"),
+        port: None,
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(Servers {
+        postgres,
+        nats,
+        _dir: dir,
+    })
 }

@@ -20,12 +20,14 @@ pub fn fixtures_dir() -> PathBuf {
 /// `shared/planexe-runs` found beside the repository or above it. Panics when there are none,
 /// saying how to provide them.
 pub fn planexe_runs() -> Vec<PathBuf> {
-    let dir = std::env::var_os("PLANEXE_RUNS_DIR").map(PathBuf::from).or_else(|| {
-        repo_root()
-            .ancestors()
-            .map(|a| a.join("shared").join("planexe-runs"))
-            .find(|candidate| candidate.is_dir())
-    });
+    let dir = std::env::var_os("PLANEXE_RUNS_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            repo_root()
+                .ancestors()
+                .map(|a| a.join("shared").join("planexe-runs"))
+                .find(|candidate| candidate.is_dir())
+        });
     let Some(dir) = dir else {
         panic!(
             "no real PlanExe runs found: set PLANEXE_RUNS_DIR to a folder of PlanExe run zips \
@@ -38,6 +40,10 @@ pub fn planexe_runs() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|x| x == "zip"))
         .collect();
     zips.sort();
-    assert!(!zips.is_empty(), "{} holds no PlanExe run zips", dir.display());
+    assert!(
+        !zips.is_empty(),
+        "{} holds no PlanExe run zips",
+        dir.display()
+    );
     zips
 }

@@ -1,0 +1,12 @@
+//! The specification of planexec-decompose, as tests: real PlanExe runs, damaged runs, the
+//! prospecting fixture, what PlanExe tolerates (lenient imports), plan documents, capability
+//! mapping and the ordering property.
+
+mod capability;
+mod corrupted;
+mod documents;
+mod fixture;
+mod lenient;
+mod ordering;
+mod shared_runs;
+mod support;
