@@ -1,4 +1,48 @@
 //! The coordinator: consumes agent events from JetStream, drives the state machine, persists
-//! every event and transition to PostgreSQL, and publishes tasks to agents.
+//! every event and transition to PostgreSQL in one transaction, and publishes tasks to agents.
+//! It owns every write of execution state; the gateway and the CLI ask it through commands.
+//!
+//! - [`machine`]: the pure state machine (no I/O): transitions, routing, blocking, retries.
+//! - [`engine`]: one transaction per batch of work, then the outbox (dispatches, cancels).
+//! - [`ingest`]: pulls events from `PLANEXEC_EVENTS`, acknowledges after commit, dead letters.
+//! - [`commands`]: request/reply on `planexec.cmd.*`.
+//! - [`scheduler`]: stored deadlines, agent liveness, heartbeats.
+//! - [`streams`]: the streams and consumers, created idempotently.
+//! - [`directory`], [`liveness`]: what the coordinator knows of agents.
+//! - [`service`]: a replica's loops, started and stopped together.
 
+pub mod commands;
+pub mod directory;
+pub mod engine;
+pub mod ingest;
+pub mod liveness;
 pub mod machine;
+mod metrics;
+mod options;
+pub mod scheduler;
+pub mod service;
+pub mod streams;
+
+pub use options::Options;
+pub use service::Coordinator;
+
+/// What can stop the coordinator from doing its work (a rejected input is not an error: it is
+/// an outcome, see [`engine::Outcome`]).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] planexec_store::Error),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("NATS error while {what}: {message}")]
+    Nats { what: String, message: String },
+}
+
+impl Error {
+    pub(crate) fn nats(what: impl Into<String>, error: impl std::fmt::Display) -> Self {
+        Self::Nats {
+            what: what.into(),
+            message: error.to_string(),
+        }
+    }
+}

@@ -204,13 +204,19 @@ pub async fn lock(conn: &mut PgConnection, ids: &[Id]) -> Result<Vec<ExecutionRo
     .await?)
 }
 
-/// Locks one execution unless another transaction holds it (the scheduler skips busy ones).
-pub async fn lock_if_free(conn: &mut PgConnection, id: Id) -> Result<Option<ExecutionRow>, Error> {
+/// Locks those of `ids` that no other transaction holds (the scheduler skips busy ones).
+pub async fn lock_skip_locked(
+    conn: &mut PgConnection,
+    ids: &[Id],
+) -> Result<Vec<ExecutionRow>, Error> {
+    let mut sorted = ids.to_vec();
+    sorted.sort();
+    sorted.dedup();
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = $1 FOR UPDATE SKIP LOCKED"
+        "SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ANY($1) ORDER BY id FOR UPDATE SKIP LOCKED"
     )))
-    .bind(id)
-    .fetch_optional(conn)
+    .bind(&sorted)
+    .fetch_all(conn)
     .await?)
 }
 
@@ -242,13 +248,18 @@ pub async fn affected_by_agents(db: impl PgExecutor<'_>, agents: &[Id]) -> Resul
     .await?)
 }
 
-/// Executions of `plan_id` waiting for its review.
-pub async fn waiting_for_review(db: impl PgExecutor<'_>, plan_id: Id) -> Result<Vec<Id>, Error> {
+/// Executions of `plan_id` waiting for its review, due at once: an approval is fired by the
+/// scheduler even if the approver dies before waking them itself.
+pub async fn wake_waiting_for_review(
+    conn: &mut PgConnection,
+    plan_id: Id,
+) -> Result<Vec<Id>, Error> {
     Ok(sqlx::query_scalar(
-        "SELECT id FROM executions WHERE plan_id = $1 AND status = 'NEEDS_REVIEW'",
+        "UPDATE executions SET next_wakeup_at = now()
+          WHERE plan_id = $1 AND status = 'NEEDS_REVIEW' RETURNING id",
     )
     .bind(plan_id)
-    .fetch_all(db)
+    .fetch_all(conn)
     .await?)
 }
 
@@ -567,42 +578,49 @@ pub struct TaskDefaults {
     pub max_attempts: u32,
 }
 
-/// Copies the plan's tasks and subtasks into the execution; returns `(tasks, leaves)`.
-/// Materialising twice is a no-op (the execution already has tasks).
+/// A task of the plan as materialisation needs it.
+#[derive(sqlx::FromRow)]
+struct PlanTaskSource {
+    id: Id,
+    wbs: String,
+    position: i32,
+    title: String,
+    capability: Option<String>,
+    timeout_seconds: Option<i32>,
+    max_attempts: Option<i32>,
+    is_leaf: bool,
+}
+
+/// A subtask of the plan as materialisation needs it.
+#[derive(sqlx::FromRow)]
+struct PlanSubtaskSource {
+    id: Id,
+    task_id: Id,
+    wbs: String,
+    position: i32,
+    title: String,
+    capability: String,
+    timeout_seconds: Option<i32>,
+    max_attempts: Option<i32>,
+}
+
+/// Copies the plan's tasks and subtasks into the execution; returns `(tasks, leaves)`, or `None`
+/// when the execution already has its tasks (materialising twice changes nothing).
 pub async fn materialise(
     conn: &mut PgConnection,
     execution_id: Id,
     plan_id: Id,
     defaults: TaskDefaults,
-) -> Result<(u32, u32), Error> {
-    let existing: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM execution_tasks WHERE execution_id = $1")
+) -> Result<Option<(u32, u32)>, Error> {
+    let existing: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM execution_tasks WHERE execution_id = $1)")
             .bind(execution_id)
             .fetch_one(&mut *conn)
             .await?;
-    if existing > 0 {
-        let leaves: i64 = sqlx::query_scalar(
-            "SELECT (SELECT count(*) FROM execution_tasks WHERE execution_id = $1 AND is_leaf)
-                  + (SELECT count(*) FROM execution_subtasks WHERE execution_id = $1)",
-        )
-        .bind(execution_id)
-        .fetch_one(&mut *conn)
-        .await?;
-        return Ok((
-            u32::try_from(existing).unwrap_or(0),
-            u32::try_from(leaves).unwrap_or(0),
-        ));
+    if existing {
+        return Ok(None);
     }
-    let tasks: Vec<(
-        Id,
-        String,
-        i32,
-        String,
-        Option<String>,
-        Option<i32>,
-        Option<i32>,
-        bool,
-    )> = sqlx::query_as(
+    let tasks: Vec<PlanTaskSource> = sqlx::query_as(
         "SELECT t.id, t.wbs, t.position, t.title, t.capability, t.timeout_seconds, t.max_attempts,
                 NOT EXISTS (SELECT 1 FROM plan_subtasks s WHERE s.task_id = t.id) AS is_leaf
            FROM plan_tasks t WHERE t.plan_id = $1 AND t.kind = 'task' ORDER BY t.position",
@@ -610,16 +628,7 @@ pub async fn materialise(
     .bind(plan_id)
     .fetch_all(&mut *conn)
     .await?;
-    let subtasks: Vec<(
-        Id,
-        Id,
-        String,
-        i32,
-        String,
-        String,
-        Option<i32>,
-        Option<i32>,
-    )> = sqlx::query_as(
+    let subtasks: Vec<PlanSubtaskSource> = sqlx::query_as(
         "SELECT id, task_id, wbs, position, title, capability, timeout_seconds, max_attempts
            FROM plan_subtasks WHERE plan_id = $1",
     )
@@ -637,9 +646,9 @@ pub async fn materialise(
     let attempts = |a: Option<i32>| a.unwrap_or(i32_of(defaults.max_attempts));
     let new_ids: HashMap<Id, Id> = tasks
         .iter()
-        .map(|t| (t.0, planexec_schemas::new_id()))
+        .map(|t| (t.id, planexec_schemas::new_id()))
         .collect();
-    let leaf_tasks = tasks.iter().filter(|t| t.7).count();
+    let leaf_tasks = tasks.iter().filter(|t| t.is_leaf).count();
     sqlx::query(
         "INSERT INTO execution_tasks (id, execution_id, plan_task_id, wbs, position, title, is_leaf, capability,
                                       status, max_attempts, timeout_seconds)
@@ -650,15 +659,15 @@ pub async fn materialise(
                 AS u(id, plan_task_id, wbs, position, title, is_leaf, capability, max_attempts, timeout_seconds)",
     )
     .bind(execution_id)
-    .bind(tasks.iter().map(|t| new_ids[&t.0]).collect::<Vec<_>>())
-    .bind(tasks.iter().map(|t| t.0).collect::<Vec<_>>())
-    .bind(tasks.iter().map(|t| t.1.clone()).collect::<Vec<_>>())
-    .bind(tasks.iter().map(|t| t.2).collect::<Vec<_>>())
-    .bind(tasks.iter().map(|t| t.3.clone()).collect::<Vec<_>>())
-    .bind(tasks.iter().map(|t| t.7).collect::<Vec<_>>())
-    .bind(tasks.iter().map(|t| if t.7 { t.4.clone() } else { None }).collect::<Vec<_>>())
-    .bind(tasks.iter().map(|t| attempts(t.6)).collect::<Vec<_>>())
-    .bind(tasks.iter().map(|t| timeout(t.5)).collect::<Vec<_>>())
+    .bind(tasks.iter().map(|t| new_ids[&t.id]).collect::<Vec<_>>())
+    .bind(tasks.iter().map(|t| t.id).collect::<Vec<_>>())
+    .bind(tasks.iter().map(|t| t.wbs.clone()).collect::<Vec<_>>())
+    .bind(tasks.iter().map(|t| t.position).collect::<Vec<_>>())
+    .bind(tasks.iter().map(|t| t.title.clone()).collect::<Vec<_>>())
+    .bind(tasks.iter().map(|t| t.is_leaf).collect::<Vec<_>>())
+    .bind(tasks.iter().map(|t| if t.is_leaf { t.capability.clone() } else { None }).collect::<Vec<_>>())
+    .bind(tasks.iter().map(|t| attempts(t.max_attempts)).collect::<Vec<_>>())
+    .bind(tasks.iter().map(|t| timeout(t.timeout_seconds)).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
     if !subtasks.is_empty() {
@@ -673,14 +682,14 @@ pub async fn materialise(
         )
         .bind(execution_id)
         .bind(subtasks.iter().map(|_| planexec_schemas::new_id()).collect::<Vec<_>>())
-        .bind(subtasks.iter().map(|s| new_ids.get(&s.1).copied().unwrap_or(s.1)).collect::<Vec<_>>())
-        .bind(subtasks.iter().map(|s| s.0).collect::<Vec<_>>())
-        .bind(subtasks.iter().map(|s| s.2.clone()).collect::<Vec<_>>())
-        .bind(subtasks.iter().map(|s| s.3).collect::<Vec<_>>())
-        .bind(subtasks.iter().map(|s| s.4.clone()).collect::<Vec<_>>())
-        .bind(subtasks.iter().map(|s| s.5.clone()).collect::<Vec<_>>())
-        .bind(subtasks.iter().map(|s| attempts(s.7)).collect::<Vec<_>>())
-        .bind(subtasks.iter().map(|s| timeout(s.6)).collect::<Vec<_>>())
+        .bind(subtasks.iter().map(|s| new_ids.get(&s.task_id).copied().unwrap_or(s.task_id)).collect::<Vec<_>>())
+        .bind(subtasks.iter().map(|s| s.id).collect::<Vec<_>>())
+        .bind(subtasks.iter().map(|s| s.wbs.clone()).collect::<Vec<_>>())
+        .bind(subtasks.iter().map(|s| s.position).collect::<Vec<_>>())
+        .bind(subtasks.iter().map(|s| s.title.clone()).collect::<Vec<_>>())
+        .bind(subtasks.iter().map(|s| s.capability.clone()).collect::<Vec<_>>())
+        .bind(subtasks.iter().map(|s| attempts(s.max_attempts)).collect::<Vec<_>>())
+        .bind(subtasks.iter().map(|s| timeout(s.timeout_seconds)).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
     }
@@ -701,10 +710,10 @@ pub async fn materialise(
         .await?;
     }
     let leaves = leaf_tasks + subtasks.len();
-    Ok((
+    Ok(Some((
         u32::try_from(tasks.len()).unwrap_or(0),
         u32::try_from(leaves).unwrap_or(0),
-    ))
+    )))
 }
 
 /// Everything an agent needs besides what the coordinator holds in memory, for building

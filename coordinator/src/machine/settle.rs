@@ -293,14 +293,13 @@ fn apply_block(m: &mut Mutator<'_, '_, '_>, blocker: Option<(BlockedReason, Stri
             m.state.blocked_reason = Some(reason);
             m.state.blocked_detail = Some(detail);
         }
-        (ExecutionStatus::Blocked, Some((reason, detail))) => {
+        (ExecutionStatus::Blocked, Some((reason, detail)))
             if m.state.blocked_reason != Some(reason)
-                || m.state.blocked_detail.as_deref() != Some(detail.as_str())
-            {
-                m.state.blocked_reason = Some(reason);
-                m.state.blocked_detail = Some(detail.clone());
-                m.changes.push(Change::BlockedReason { reason, detail });
-            }
+                || m.state.blocked_detail.as_deref() != Some(detail.as_str()) =>
+        {
+            m.state.blocked_reason = Some(reason);
+            m.state.blocked_detail = Some(detail.clone());
+            m.changes.push(Change::BlockedReason { reason, detail });
         }
         (ExecutionStatus::Blocked, None) => {
             m.set_status(ExecutionStatus::Running, Some("unblocked".into()))

@@ -1,0 +1,129 @@
+//! After a commit: publish dispatches and cancels to agents' task subjects (JetStream), and
+//! live updates (core NATS).
+//!
+//! A dispatch is confirmed in the database once JetStream acknowledges it. One that is not (the
+//! coordinator died between commit and publish, or NATS was away) is published again by the
+//! scheduler after a grace; its message id (`<task>.<attempt>`) makes JetStream drop the copy.
+//! Publication acknowledgements are awaited in bounded chunks, never thousands at once.
+
+use async_nats::jetstream::message::PublishMessage;
+use futures::future::join_all;
+use planexec_schemas::Id;
+use planexec_schemas::task::{AgentMessage, RetryPolicy, TaskAssignment, TaskCancel};
+use planexec_schemas::update::ExecutionUpdate;
+use planexec_store::executions;
+
+use super::{Engine, history::Dispatch};
+
+/// How many publications may wait for their acknowledgement at once.
+const IN_FLIGHT: usize = 256;
+
+impl Engine {
+    pub(crate) async fn publish(
+        &self,
+        dispatches: Vec<Dispatch>,
+        cancels: Vec<(Id, TaskCancel)>,
+        updates: Vec<ExecutionUpdate>,
+    ) {
+        if !dispatches.is_empty() {
+            self.publish_dispatches(dispatches).await;
+        }
+        let ns = &self.options().namespace;
+        for chunk in cancels.chunks(IN_FLIGHT) {
+            let sends = chunk.iter().map(|(agent, cancel)| {
+                let message = AgentMessage::Cancel(cancel.clone());
+                self.send(ns.tasks_subject(*agent), message)
+            });
+            for result in join_all(sends).await {
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "a cancel was not published; the agent's next event for it is rejected anyway");
+                }
+            }
+        }
+        for update in updates {
+            match serde_json::to_vec(&update) {
+                Ok(bytes) => {
+                    if let Err(e) = self
+                        .nats()
+                        .publish(ns.updates_subject(update.execution_id), bytes.into())
+                        .await
+                    {
+                        tracing::debug!(error = %e, "live update not published");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "live update not serialisable"),
+            }
+        }
+    }
+
+    async fn publish_dispatches(&self, dispatches: Vec<Dispatch>) {
+        let ids: Vec<Id> = dispatches.iter().map(|d| d.task_id).collect();
+        let details = match executions::assignment_details(self.pool(), &ids).await {
+            Ok(details) => details,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read assignment details; dispatches will be published again later");
+                return;
+            }
+        };
+        let ns = &self.options().namespace;
+        for chunk in dispatches.chunks(IN_FLIGHT) {
+            let sends = chunk.iter().map(|d| {
+                let detail = details.get(&d.task_id);
+                let assignment = TaskAssignment {
+                    execution_id: d.execution_id,
+                    task_id: d.task_id,
+                    attempt: d.attempt,
+                    plan_id: d.plan_id,
+                    wbs: d.wbs.clone(),
+                    title: d.title.clone(),
+                    description: detail.map(|x| x.description.clone()).unwrap_or_default(),
+                    capability: d.capability.clone(),
+                    params: detail.map(|x| x.params.clone()).unwrap_or_default(),
+                    resources_needed: detail
+                        .map(|x| x.resources_needed.clone())
+                        .unwrap_or_default(),
+                    parent: detail.and_then(|x| x.parent.clone()),
+                    phase: detail.and_then(|x| x.phase.clone()),
+                    timeout_seconds: d.timeout_seconds,
+                    retry_policy: RetryPolicy {
+                        max_attempts: d.max_attempts,
+                        ..self.options().retry
+                    },
+                    dispatched_at: d.dispatched_at,
+                };
+                self.send(ns.tasks_subject(d.agent), AgentMessage::Task(assignment))
+            });
+            let results = join_all(sends).await;
+            let confirmed: Vec<(executions::NodeTable, Id, u32)> = chunk
+                .iter()
+                .zip(results)
+                .filter_map(|(d, result)| match result {
+                    Ok(()) => Some((d.table, d.task_id, d.attempt)),
+                    Err(e) => {
+                        tracing::warn!(task = %d.task_id, attempt = d.attempt, error = %e, "dispatch not published yet");
+                        None
+                    }
+                })
+                .collect();
+            crate::metrics::dispatched(confirmed.len());
+            if let Err(e) = executions::mark_published(self.pool(), &confirmed).await {
+                tracing::warn!(error = %e, "publications not confirmed in the database; they will be published again");
+            }
+        }
+    }
+
+    /// Publishes to JetStream with the message's id and waits for the server's acknowledgement.
+    async fn send(&self, subject: String, message: AgentMessage) -> Result<(), String> {
+        let id = message.message_id();
+        let bytes = serde_json::to_vec(&message).map_err(|e| e.to_string())?;
+        let ack = self
+            .jetstream()
+            .send_publish(
+                subject,
+                PublishMessage::build().message_id(id).payload(bytes.into()),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        ack.await.map(|_| ()).map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,164 @@
+//! Event ingestion: pull agents' events from JetStream in batches and apply them.
+//!
+//! Whatever is ready is taken together (up to the batch size), applied in one transaction by the
+//! engine, and acknowledged only after the commit. A message that is not an event (bad JSON, a
+//! subject that does not name its sender, an invalid field) or that names an unknown execution
+//! is recorded as a dead letter with its raw bytes and terminated, so it never blocks the stream.
+//! When the transaction fails, the batch is negatively acknowledged and comes back later.
+
+use std::time::Duration;
+
+use async_nats::jetstream::AckKind;
+use async_nats::jetstream::Message;
+use async_nats::jetstream::consumer::PullConsumer;
+use futures::StreamExt;
+use planexec_schemas::Id;
+use planexec_schemas::event::AgentEvent;
+use planexec_schemas::validate::Validate;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{Engine, Item, LockMode, Outcome, Work};
+
+/// Pulls and applies events until `shutdown`; a batch in progress is finished first.
+pub async fn run(engine: Engine, consumer: PullConsumer, shutdown: CancellationToken) {
+    let batch = engine.options().batch_size.max(1);
+    while !shutdown.is_cancelled() {
+        let messages = consumer
+            .stream()
+            .max_messages_per_batch(batch)
+            .expires(Duration::from_secs(30))
+            .heartbeat(Duration::from_secs(10))
+            .messages()
+            .await;
+        let messages = match messages {
+            Ok(messages) => messages,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot pull events; retrying in a second");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                }
+            }
+        };
+        let mut chunks = messages.ready_chunks(batch);
+        loop {
+            let chunk = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                chunk = chunks.next() => chunk,
+            };
+            let Some(chunk) = chunk else { break };
+            let mut good = Vec::with_capacity(chunk.len());
+            for message in chunk {
+                match message {
+                    Ok(message) => good.push(message),
+                    Err(e) => tracing::debug!(error = %e, "event stream hiccup"),
+                }
+            }
+            apply(&engine, good).await;
+        }
+    }
+}
+
+/// Applies one batch of messages and acknowledges them.
+pub async fn apply(engine: &Engine, messages: Vec<Message>) {
+    let mut items = Vec::with_capacity(messages.len());
+    let mut carriers = Vec::with_capacity(messages.len());
+    for message in messages {
+        match parse(engine, &message) {
+            Ok((sender, event)) => {
+                items.push(Item {
+                    execution_id: event.execution_id,
+                    work: Work::Agent { sender, event },
+                });
+                carriers.push(message);
+            }
+            Err(reason) => dead_letter(engine, &message, &reason).await,
+        }
+    }
+    if items.is_empty() {
+        return;
+    }
+    match engine.run(&items, LockMode::Wait).await {
+        Ok(results) => {
+            for (message, result) in carriers.iter().zip(results) {
+                if result.outcome == Outcome::UnknownExecution {
+                    let reason = format!(
+                        "event names execution {}, which does not exist",
+                        items_execution(message)
+                    );
+                    dead_letter(engine, message, &reason).await;
+                } else if let Err(e) = message.ack().await {
+                    tracing::debug!(error = %e, "ack lost; the redelivery will be recognised as a duplicate");
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, events = carriers.len(), "applying events failed; they will be redelivered");
+            for message in &carriers {
+                let _ = message
+                    .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                    .await;
+            }
+        }
+    }
+}
+
+fn items_execution(message: &Message) -> String {
+    serde_json::from_slice::<AgentEvent>(&message.payload)
+        .map(|e| e.execution_id.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// An event and the agent the subject proves it came from, or why the message is not one.
+fn parse(engine: &Engine, message: &Message) -> Result<(Id, AgentEvent), String> {
+    let ns = &engine.options().namespace;
+    let (agent, execution) = ns.parse_events_subject(&message.subject).ok_or_else(|| {
+        format!(
+            "subject {} is not {}.events.<agent_id>.<execution_id>",
+            message.subject,
+            ns.prefix()
+        )
+    })?;
+    let event: AgentEvent =
+        serde_json::from_slice(&message.payload).map_err(|e| format!("not an agent event: {e}"))?;
+    if event.execution_id != execution {
+        return Err(format!(
+            "the subject names execution {execution} but the event names {}",
+            event.execution_id
+        ));
+    }
+    if let Err(errors) = event.validate() {
+        let parts: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect();
+        return Err(format!("invalid event: {}", parts.join("; ")));
+    }
+    Ok((agent, event))
+}
+
+/// Records the message as a dead letter and stops its redelivery.
+async fn dead_letter(engine: &Engine, message: &Message, reason: &str) {
+    let sequence = message.info().ok().map(|info| info.stream_sequence);
+    tracing::warn!(subject = %message.subject, sequence, reason, "dead letter");
+    crate::metrics::dead_letter();
+    match planexec_store::events::dead_letter(
+        engine.pool(),
+        &message.subject,
+        sequence,
+        &message.payload,
+        reason,
+    )
+    .await
+    {
+        Ok(()) => {
+            let _ = message.ack_with(AckKind::Term).await;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record a dead letter; it will be redelivered");
+            let _ = message
+                .ack_with(AckKind::Nak(Some(Duration::from_secs(5))))
+                .await;
+        }
+    }
+}

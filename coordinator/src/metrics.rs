@@ -1,0 +1,32 @@
+//! Counters and histograms of the coordinator, exported by whoever installs a recorder
+//! (`planexec up` and `planexec coordinator` serve them as Prometheus text).
+
+use std::time::Duration;
+
+use metrics::{counter, histogram};
+
+use crate::engine::{ItemResult, Outcome};
+
+/// One engine transaction: its size, what became of each item, how long it took.
+pub fn batch(items: usize, results: &[ItemResult], took: Duration) {
+    histogram!("planexec_coordinator_batch_items").record(items as f64);
+    histogram!("planexec_coordinator_batch_seconds").record(took.as_secs_f64());
+    for result in results {
+        let outcome = match &result.outcome {
+            Outcome::Applied => "applied",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Rejected(_) => "rejected",
+            Outcome::UnknownExecution => "unknown_execution",
+            Outcome::Busy => "busy",
+        };
+        counter!("planexec_coordinator_items_total", "outcome" => outcome).increment(1);
+    }
+}
+
+pub fn dispatched(count: usize) {
+    counter!("planexec_coordinator_dispatches_total").increment(count as u64);
+}
+
+pub fn dead_letter() {
+    counter!("planexec_coordinator_dead_letters_total").increment(1);
+}

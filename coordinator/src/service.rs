@@ -1,0 +1,69 @@
+//! A coordinator replica: its loops, started together and stopped together.
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::engine::Engine;
+use crate::{Error, Options, commands, ingest, scheduler, streams};
+
+/// A coordinator ready to run: streams exist, the consumer is bound.
+#[derive(Debug)]
+pub struct Coordinator {
+    engine: Engine,
+    consumer: async_nats::jetstream::consumer::PullConsumer,
+    commands: async_nats::Subscriber,
+}
+
+impl Coordinator {
+    /// Creates the streams and the shared consumer when missing and subscribes to commands. The
+    /// database must be migrated.
+    pub async fn start(
+        pool: PgPool,
+        nats: async_nats::Client,
+        options: Options,
+    ) -> Result<Self, Error> {
+        let engine = Engine::new(pool, nats, options);
+        streams::ensure_streams(engine.jetstream(), &engine.options().namespace).await?;
+        let consumer = streams::coordinator_consumer(engine.jetstream(), engine.options()).await?;
+        let commands = commands::subscribe(&engine).await?;
+        Ok(Self {
+            engine,
+            consumer,
+            commands,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Ingests events, answers commands and fires deadlines until `shutdown`, then finishes
+    /// the work in progress and returns.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let tasks = TaskTracker::new();
+        tasks.spawn(ingest::run(
+            self.engine.clone(),
+            self.consumer,
+            shutdown.clone(),
+        ));
+        tasks.spawn(commands::serve(
+            self.engine.clone(),
+            self.commands,
+            shutdown.clone(),
+        ));
+        tasks.spawn(scheduler::run(self.engine.clone(), shutdown.clone()));
+        tasks.spawn(scheduler::listen_for_heartbeats(
+            self.engine.clone(),
+            shutdown.clone(),
+        ));
+        tracing::info!(
+            namespace = self.engine.options().namespace.prefix(),
+            "coordinator running"
+        );
+        tasks.close();
+        shutdown.cancelled().await;
+        tasks.wait().await;
+        tracing::info!("coordinator stopped");
+    }
+}

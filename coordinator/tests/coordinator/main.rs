@@ -1,0 +1,6 @@
+//! The coordinator against real nats-server and PostgreSQL.
+
+mod delivery;
+mod flow;
+mod replicas;
+mod support;
