@@ -1,1 +1,82 @@
-fn main() {}
+//! `planexec`: runs PlanExe plans with agents.
+//!
+//! A thin shell over the library crates: `up` (everything in one process), `coordinator` and
+//! `gateway` (one role each, for scale-out), `migrate`, `plan import`, `agent run`, `exec`.
+//! Settings come from flags, the environment and `.env` (see `.env.developer-example`).
+
+mod client;
+mod cmd;
+mod settings;
+mod stack;
+mod telemetry;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "planexec",
+    version,
+    about = "Runs the project plans that PlanExe writes, with agents."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run everything: coordinator and gateway, with PostgreSQL and NATS (private ones if none).
+    Up(cmd::up::Args),
+    /// Run one coordinator replica.
+    Coordinator(cmd::coordinator::Args),
+    /// Run one gateway replica (the HTTP API).
+    Gateway(cmd::gateway::Args),
+    /// Apply or revert database migrations.
+    Migrate(cmd::migrate::Args),
+    /// Import plans.
+    #[command(subcommand)]
+    Plan(cmd::plan::Command),
+    /// Run agents (the Larry simulator).
+    #[command(subcommand)]
+    Agent(cmd::agent::Command),
+    /// Create, inspect and control executions.
+    #[command(subcommand)]
+    Exec(cmd::exec::Command),
+}
+
+fn main() -> ExitCode {
+    // `.env` first, never overriding the environment (as PlanExe does).
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    telemetry::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Up(args) => cmd::up::run(args).await,
+            Command::Coordinator(args) => cmd::coordinator::run(args).await,
+            Command::Gateway(args) => cmd::gateway::run(args).await,
+            Command::Migrate(args) => cmd::migrate::run(args).await,
+            Command::Plan(command) => cmd::plan::run(command).await,
+            Command::Agent(command) => cmd::agent::run(command).await,
+            Command::Exec(command) => cmd::exec::run(command).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -289,7 +289,7 @@ async fn register_agent(engine: &Engine, c: RegisterAgent) -> Result<Agent, Comm
     if !errors.is_empty() {
         return Err(CommandError::Invalid { errors });
     }
-    let id = new_id();
+    let id = c.id.unwrap_or_else(new_id);
     // The consumer first: an agent row without its queue could never receive a task.
     crate::streams::agent_consumer(engine.jetstream(), &engine.options().namespace, id)
         .await

@@ -39,6 +39,44 @@ pub mod capability {
     }
 }
 
+/// The shape of agent tokens: `pxa_<agent id, 32 hex>_<secret>`.
+///
+/// The id inside lets the gateway find the agent's stored hash without an index over hashes;
+/// the secret is what proves the agent. Only the SHA-256 of the whole token is ever stored.
+pub mod token {
+    use crate::Id;
+
+    const PREFIX: &str = "pxa_";
+
+    /// The token of `agent` with `secret` (hex or any URL-safe text without `_`).
+    pub fn format(agent: Id, secret: &str) -> String {
+        format!("{PREFIX}{}_{secret}", agent.simple())
+    }
+
+    /// The agent a token claims to belong to (to be verified against the stored hash).
+    pub fn agent_of(token: &str) -> Option<Id> {
+        let rest = token.strip_prefix(PREFIX)?;
+        let (id, secret) = rest.split_once('_')?;
+        if secret.len() < 16 {
+            return None;
+        }
+        Id::try_parse(id).ok()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn a_token_names_its_agent() {
+            let agent = crate::new_id();
+            let token = super::format(agent, "0123456789abcdef0123");
+            assert_eq!(super::agent_of(&token), Some(agent));
+            assert_eq!(super::agent_of("pxa_nothex_0123456789abcdef"), None);
+            assert_eq!(super::agent_of(&super::format(agent, "short")), None);
+            assert_eq!(super::agent_of("Bearer x"), None);
+        }
+    }
+}
+
 /// Whether an agent shows signs of life.
 ///
 /// Liveness comes from the delivery channel (a poll, a fetch, a heartbeat, an event), never

@@ -54,6 +54,10 @@ impl Command for UpdateExecutionStatus {
 /// Register an agent. The gateway makes the token and sends only its hash.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RegisterAgent {
+    /// The id to register under (its token embeds it, see [`crate::agent::token`]); the
+    /// coordinator picks one when absent.
+    #[serde(default)]
+    pub id: Option<Id>,
     pub name: String,
     pub role: String,
     pub capabilities: Vec<String>,

@@ -173,6 +173,7 @@ impl Stack {
         let token_hash = "0".repeat(64);
         let agent = self
             .command(&RegisterAgent {
+                id: None,
                 name: name.into(),
                 role: "script".into(),
                 capabilities: vec!["send_email".into()],

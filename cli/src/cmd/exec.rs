@@ -1,0 +1,279 @@
+//! `planexec exec`: create, inspect, pause, resume, cancel and watch executions.
+
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use planexec_schemas::Id;
+use planexec_schemas::api::{
+    CreateExecutionRequest, EventList, ExecutionList, UpdateExecutionRequest,
+};
+use planexec_schemas::event::{EventSource, ExecutionEvent};
+use planexec_schemas::execution::{Execution, ExecutionStatus, RoutingPolicy};
+
+use crate::client::ApiClient;
+use crate::settings::ClientArgs;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Create an execution of a plan for an agent.
+    Create {
+        #[arg(long)]
+        plan: Id,
+        #[arg(long)]
+        agent: Id,
+        /// Leaves in flight at once (default 1: strict WBS order).
+        #[arg(long)]
+        max_parallel: Option<u32>,
+        /// `agent` (only the execution's agent) or `any_capable`.
+        #[arg(long, value_parser = parse_routing)]
+        routing: Option<RoutingPolicy>,
+        /// Follow it live until it ends.
+        #[arg(long)]
+        watch: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show an execution.
+    Status {
+        id: Id,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List executions, newest first.
+    List {
+        #[arg(long)]
+        plan: Option<Id>,
+        #[arg(long)]
+        status: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Pause: nothing new is dispatched; running tasks may finish.
+    Pause {
+        id: Id,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Resume a paused execution, or retry the failed tasks of a blocked one.
+    Resume {
+        id: Id,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Cancel: open tasks are cancelled and agents told to stop.
+    Cancel {
+        id: Id,
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Follow an execution live until it ends.
+    Watch {
+        id: Id,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+fn parse_routing(text: &str) -> Result<RoutingPolicy, String> {
+    RoutingPolicy::parse(text).ok_or_else(|| "use `agent` or `any_capable`".into())
+}
+
+fn client(args: &ClientArgs) -> anyhow::Result<ApiClient> {
+    ApiClient::new(&args.gateway, args.token()?)
+}
+
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Create {
+            plan,
+            agent,
+            max_parallel,
+            routing,
+            watch: follow,
+            client: args,
+        } => {
+            let api = client(&args)?;
+            let request = CreateExecutionRequest {
+                plan_id: plan,
+                agent_id: agent,
+                max_parallel,
+                routing,
+            };
+            let execution: Execution = api.post("/api/executions", &request).await?;
+            println!("execution {} created ({})", execution.id, execution.status);
+            if follow {
+                watch(&api, execution.id).await?;
+            }
+        }
+        Command::Status {
+            id,
+            json,
+            client: args,
+        } => {
+            let execution: Execution = client(&args)?.get(&format!("/api/executions/{id}")).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&execution)?);
+            } else {
+                print_status(&execution);
+            }
+        }
+        Command::List {
+            plan,
+            status,
+            client: args,
+        } => {
+            let mut query = vec!["limit=100".to_owned()];
+            query.extend(plan.map(|p| format!("plan_id={p}")));
+            query.extend(status.map(|s| format!("status={}", s.to_ascii_uppercase())));
+            let list: ExecutionList = client(&args)?
+                .get(&format!("/api/executions?{}", query.join("&")))
+                .await?;
+            for e in list.executions {
+                println!(
+                    "{}  {:<12} {:>5.1}%  plan {}  agent {}",
+                    e.id,
+                    e.status.as_str(),
+                    e.progress,
+                    e.plan_id,
+                    e.agent_id
+                );
+            }
+        }
+        Command::Pause { id, client: args } => {
+            set(&client(&args)?, id, ExecutionStatus::Paused, None).await?
+        }
+        Command::Resume { id, client: args } => {
+            set(&client(&args)?, id, ExecutionStatus::Running, None).await?
+        }
+        Command::Cancel {
+            id,
+            reason,
+            client: args,
+        } => set(&client(&args)?, id, ExecutionStatus::Cancelled, reason).await?,
+        Command::Watch { id, client: args } => {
+            watch(&client(&args)?, id).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn set(
+    api: &ApiClient,
+    id: Id,
+    status: ExecutionStatus,
+    reason: Option<String>,
+) -> anyhow::Result<()> {
+    let execution: Execution = api
+        .patch(
+            &format!("/api/executions/{id}"),
+            &UpdateExecutionRequest { status, reason },
+        )
+        .await?;
+    print_status(&execution);
+    Ok(())
+}
+
+fn print_status(e: &Execution) {
+    println!(
+        "execution {}  {}  {:.1}% ({} of {} tasks)",
+        e.id, e.status, e.progress, e.leaves_done, e.leaves_total
+    );
+    if let Some(task) = &e.current_task {
+        println!("  current task {} {}", task.wbs, task.title);
+    }
+    if let Some(reason) = e.blocked_reason {
+        println!(
+            "  blocked: {} — {}",
+            reason.as_str(),
+            e.blocked_detail.as_deref().unwrap_or("")
+        );
+    }
+}
+
+fn describe(event: &ExecutionEvent) -> String {
+    let who = match event.source {
+        EventSource::Agent => "agent",
+        EventSource::Coordinator => "coordinator",
+    };
+    let mut line = format!(
+        "{} {:<11} {}",
+        event.timestamp.format("%H:%M:%S%.3f"),
+        who,
+        event.event_type.as_str()
+    );
+    if let Some(attempt) = event.attempt {
+        line.push_str(&format!(" #{attempt}"));
+    }
+    if let Some(reason) = &event.reason {
+        line.push_str(&format!(" rejected: {reason}"));
+    }
+    if let Some(to) = event.output.get("to").and_then(|v| v.as_str()) {
+        line.push_str(&format!(" → {to}"));
+    }
+    line
+}
+
+/// Follows an execution until it ends: a progress bar, the current task, the newest events.
+pub async fn watch(api: &ApiClient, id: Id) -> anyhow::Result<Execution> {
+    let terminal = std::io::stdout().is_terminal();
+    let bar = if terminal {
+        ProgressBar::new(1)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} tasks {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut seen: HashSet<Id> = HashSet::new();
+    let mut last_status = None;
+    loop {
+        let execution: Execution = api.get(&format!("/api/executions/{id}")).await?;
+        let events: EventList = api
+            .get(&format!(
+                "/api/executions/{id}/events?limit=20&disposition=all"
+            ))
+            .await?;
+        for event in events.events.iter().rev().filter(|e| seen.insert(e.id)) {
+            if terminal {
+                bar.println(describe(event));
+            } else {
+                println!("{}", describe(event));
+            }
+        }
+        bar.set_length(u64::from(execution.leaves_total.max(1)));
+        bar.set_position(u64::from(execution.leaves_done));
+        let current = execution
+            .current_task
+            .as_ref()
+            .map(|t| format!("{} {}", t.wbs, t.title))
+            .unwrap_or_default();
+        bar.set_message(format!("{} {current}", execution.status));
+        if last_status != Some(execution.status) && !terminal {
+            println!("status {} ({:.1}%)", execution.status, execution.progress);
+        }
+        last_status = Some(execution.status);
+        if execution.status.is_terminal() {
+            bar.finish_with_message(format!("{}", execution.status));
+            print_status(&execution);
+            return Ok(execution);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// `planexec up --demo`: imports the prospecting plan, starts Larry and runs it live.
+pub async fn demo(
+    _url: String,
+    _token: secrecy::SecretString,
+    _nats: String,
+    _shutdown: tokio_util::sync::CancellationToken,
+) {
+    tracing::error!("the demo needs the simulator, which is not wired in yet");
+}

@@ -1,0 +1,48 @@
+//! `planexec gateway`: one gateway replica (stateless; run as many as needed).
+
+use anyhow::Context as _;
+use planexec_gateway::AppState;
+
+use crate::settings::{ConnectionArgs, DataDirArgs, GatewayArgs};
+use crate::stack;
+
+/// Serves the HTTP API (the coordinators must be running for anything that changes state).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+    #[command(flatten)]
+    pub data: DataDirArgs,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let connections = args.connections.resolve()?;
+    let (database_url, nats_url) = stack::configured(&connections);
+    let pool = stack::pool(&database_url, 16).await?;
+    anyhow::ensure!(
+        !planexec_store::applied_migrations(&pool).await?.is_empty(),
+        "the database has no schema yet: run `planexec migrate up` (or start a coordinator) first"
+    );
+    let nats = stack::nats(&nats_url).await?;
+    let (token, made) =
+        stack::operator_token(args.gateway.operator_token.as_deref(), &args.data.data_dir)?;
+    if let Some(path) = made {
+        println!("operator token made and kept in {}", path.display());
+    }
+    let options = args
+        .gateway
+        .options(&connections.namespace, &token, super::metrics())?;
+    let listener = tokio::net::TcpListener::bind(args.gateway.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.gateway.listen))?;
+    println!("planexec gateway at http://{}", listener.local_addr()?);
+    planexec_gateway::serve(
+        listener,
+        AppState::new(pool, nats, options),
+        super::shutdown_on_signal(),
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! `planexec plan import`: read a PlanExe run (folder, zip or a PlanExe worker's download URL)
+//! or a plan document, and import it — or, with `--dry-run`, only check it, without a server.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use planexec_decompose::ImportOptions;
+use planexec_schemas::plan::ImportSummary;
+
+use crate::client::ApiClient;
+use crate::settings::ClientArgs;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Import a PlanExe run (folder, zip, or `GET /runs/{run_id}/zip` URL of PlanExe's worker)
+    /// or a plan document (`.json`).
+    Import(ImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// A run folder, a run zip, a plan document (.json), or an http(s) URL of a run zip.
+    pub source: String,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Parse and check only: no server, no database.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Refuse a run whose dependencies name unknown tasks (by default they are dropped and the
+    /// plan needs review).
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// What was read, ready to decompose locally or to upload.
+enum Input {
+    Zip { name: String, bytes: Vec<u8> },
+    Document(Vec<u8>),
+}
+
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    let Command::Import(args) = command;
+    let input = read(&args.source).await?;
+    let summary = if args.dry_run {
+        let options = ImportOptions {
+            strict: args.strict,
+        };
+        tokio::task::spawn_blocking(move || decompose(input, options)).await??
+    } else {
+        let client = ApiClient::new(&args.client.gateway, args.client.token()?)?;
+        let strict = if args.strict { "&strict=true" } else { "" };
+        match input {
+            Input::Zip { name, bytes } => {
+                let path = format!("/api/plans?name={}{strict}", url_encode(&name));
+                client.post_bytes(&path, "application/zip", bytes).await?
+            }
+            Input::Document(bytes) => {
+                client
+                    .post_bytes("/api/plans", "application/json", bytes)
+                    .await?
+            }
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &summary)?;
+        writeln!(out)?;
+    } else {
+        print_summary(&mut out, &summary, &args.source, args.dry_run)?;
+    }
+    Ok(())
+}
+
+async fn read(source: &str) -> anyhow::Result<Input> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        let response = reqwest::get(source)
+            .await
+            .with_context(|| format!("downloading {source}"))?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "downloading {source}: {}",
+            response.status()
+        );
+        let bytes = response.bytes().await?.to_vec();
+        let name = source
+            .trim_end_matches('/')
+            .rsplit('/')
+            .nth(1)
+            .map_or("run.zip".to_owned(), |id| format!("{id}.zip"));
+        return Ok(Input::Zip { name, bytes });
+    }
+    let path = PathBuf::from(source);
+    let meta = std::fs::metadata(&path).with_context(|| format!("{source} cannot be read"))?;
+    let name = path
+        .file_name()
+        .map_or_else(|| source.to_owned(), |n| n.to_string_lossy().into_owned());
+    if meta.is_dir() {
+        return Ok(Input::Zip {
+            name: format!("{name}.zip"),
+            bytes: zip_folder(&path)?,
+        });
+    }
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {source}"))?;
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        Ok(Input::Document(bytes))
+    } else {
+        Ok(Input::Zip { name, bytes })
+    }
+}
+
+fn decompose(input: Input, options: ImportOptions) -> anyhow::Result<ImportSummary> {
+    let decomposition = match input {
+        Input::Zip { name, bytes } => {
+            planexec_decompose::decompose_zip_with(&name, &bytes, &options)?
+        }
+        Input::Document(bytes) => {
+            let document =
+                serde_json::from_slice(&bytes).context("the plan document is not valid")?;
+            planexec_decompose::decompose_document(document)?
+        }
+    };
+    Ok(decomposition.summary())
+}
+
+/// A folder as a zip, so that a run folder uploads like a run zip.
+fn zip_folder(root: &Path) -> anyhow::Result<Vec<u8>> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for entry in entries {
+            if entry.is_dir() {
+                stack.push(entry);
+            } else {
+                let relative = entry
+                    .strip_prefix(root)?
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                writer.start_file(relative, options)?;
+                writer.write_all(&std::fs::read(&entry)?)?;
+            }
+        }
+    }
+    Ok(writer.finish()?.into_inner())
+}
+
+fn url_encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+fn print_summary(
+    out: &mut impl Write,
+    s: &ImportSummary,
+    source: &str,
+    dry_run: bool,
+) -> std::io::Result<()> {
+    match s.id {
+        Some(id) => writeln!(out, "Imported \"{}\" as plan {id} from {source}", s.title)?,
+        None if dry_run => writeln!(
+            out,
+            "Checked \"{}\" from {source} (dry run: nothing stored)",
+            s.title
+        )?,
+        None => writeln!(out, "Read \"{}\" from {source}", s.title)?,
+    }
+    writeln!(
+        out,
+        "  phases {}, tasks {}, subtasks {}, executable leaves {}, dependencies {}, durations {}",
+        s.phases, s.tasks, s.subtasks, s.leaves, s.dependencies, s.durations
+    )?;
+    let verdict = if s.needs_review {
+        "needs review before it runs"
+    } else {
+        "ready to run"
+    };
+    writeln!(out, "  confidence {:.2}: {verdict}", s.confidence)?;
+    for reason in &s.review_reasons {
+        writeln!(out, "    - {reason}")?;
+    }
+    let capabilities: Vec<String> = s
+        .capabilities
+        .iter()
+        .map(|(c, n)| format!("{c} {n}"))
+        .collect();
+    writeln!(out, "  capabilities: {}", capabilities.join(", "))?;
+    if !s.review.is_empty() {
+        writeln!(out, "  review first:")?;
+        for item in s.review.iter().take(10) {
+            writeln!(
+                out,
+                "    {} {} → {} ({:.2}; {})",
+                item.wbs, item.title, item.capability, item.confidence, item.evidence
+            )?;
+        }
+    }
+    for warning in &s.warnings {
+        writeln!(out, "  warning: {warning}")?;
+    }
+    Ok(())
+}

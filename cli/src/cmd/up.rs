@@ -1,0 +1,111 @@
+//! `planexec up`: the coordinator and the gateway in one process, with the servers they need.
+
+use anyhow::Context as _;
+use planexec_coordinator::Coordinator;
+use planexec_gateway::AppState;
+use secrecy::ExposeSecret;
+
+use crate::settings::{ConnectionArgs, DataDirArgs, ExecutionArgs, GatewayArgs, redact};
+use crate::stack;
+
+/// Runs everything: connects to PostgreSQL and NATS (or starts private ones from PATH in the data
+/// folder when none is reachable), applies migrations, and serves the API.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+    #[command(flatten)]
+    pub data: DataDirArgs,
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+    /// Also import the prospecting plan, start the Larry simulator and run the plan live.
+    #[arg(long, env = "PLANEXE_DEMO")]
+    pub demo: bool,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let connections = args.connections.resolve()?;
+    let data_dir = args.data.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let servers = stack::for_up(&connections, &data_dir).await?;
+    let pool = stack::pool(&servers.database_url, 32).await?;
+    stack::migrate(&pool).await?;
+    let nats = stack::nats(&servers.nats_url).await?;
+    let (token, made) = stack::operator_token(args.gateway.operator_token.as_deref(), &data_dir)?;
+    let metrics = super::metrics();
+
+    let options = args.execution.options(&connections.namespace)?;
+    let coordinator = Coordinator::start(pool.clone(), nats.clone(), options).await?;
+    let state = AppState::new(
+        pool.clone(),
+        nats.clone(),
+        args.gateway
+            .options(&connections.namespace, &token, metrics)?,
+    );
+    let listener = tokio::net::TcpListener::bind(args.gateway.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "listening on {} (set --listen or PLANEXE_LISTEN)",
+                args.gateway.listen
+            )
+        })?;
+    let url = format!("http://{}", listener.local_addr()?);
+
+    println!("planexec is up at {url}");
+    println!("  API        {url}/api (OpenAPI: {url}/api/openapi.json)");
+    println!(
+        "  PostgreSQL {}{}",
+        redact(servers.database_url.expose_secret()),
+        private(servers.private_postgres.is_some())
+    );
+    println!(
+        "  NATS       {}{}",
+        servers.nats_url,
+        private(servers.private_nats.is_some())
+    );
+    match made {
+        Some(path) => println!(
+            "  operator token (new, kept in {}): {}",
+            path.display(),
+            token.expose_secret()
+        ),
+        None if args.gateway.operator_token.is_some() => {
+            println!("  operator token: from PLANEXE_OPERATOR_TOKEN")
+        }
+        None => println!(
+            "  operator token: in {}",
+            data_dir.join(stack::OPERATOR_TOKEN_FILE).display()
+        ),
+    }
+
+    let shutdown = super::shutdown_on_signal();
+    let coordinator = tokio::spawn(coordinator.run(shutdown.clone()));
+    if args.demo {
+        tokio::spawn(super::exec::demo(
+            url.clone(),
+            token.clone(),
+            servers.nats_url.clone(),
+            shutdown.clone(),
+        ));
+    }
+    let served = planexec_gateway::serve(listener, state, shutdown.clone()).await;
+    shutdown.cancel();
+    coordinator
+        .await
+        .context("the coordinator stopped abnormally")?;
+    served.context("the gateway stopped abnormally")?;
+    drop(servers);
+    Ok(())
+}
+
+fn private(yes: bool) -> &'static str {
+    if yes {
+        " (private, in the data folder)"
+    } else {
+        ""
+    }
+}

@@ -1,0 +1,221 @@
+//! Settings of each process, from flags, the environment and a `.env` file.
+//!
+//! Every flag has an environment twin with PlanExe's prefix (`--listen` ↔ `PLANEXE_LISTEN`);
+//! `.env` is read first and never overrides the environment, as in PlanExe. Plain
+//! `DATABASE_URL` / `NATS_URL` are accepted when the `PLANEXE_` ones are unset. Secrets (the
+//! database URL's password, the operator token) are wrapped so that they never print.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args};
+use planexec_schemas::subjects::Namespace;
+use planexec_schemas::task::RetryPolicy;
+use secrecy::{ExposeSecret, SecretString};
+
+/// Where PostgreSQL and NATS are.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// PostgreSQL URL (falls back to DATABASE_URL).
+    #[arg(long, env = "PLANEXE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// NATS URL, JetStream enabled (falls back to NATS_URL).
+    #[arg(long, env = "PLANEXE_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// Prefix of every NATS subject and stream, to share one NATS between installations.
+    #[arg(long, env = "PLANEXE_NATS_NAMESPACE", default_value = "planexec")]
+    pub nats_namespace: String,
+}
+
+/// The resolved connections of a process.
+#[derive(Debug, Clone)]
+pub struct Connections {
+    pub database_url: Option<SecretString>,
+    pub nats_url: Option<String>,
+    pub namespace: Namespace,
+}
+
+impl ConnectionArgs {
+    pub fn resolve(&self) -> anyhow::Result<Connections> {
+        let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Ok(Connections {
+            database_url: self
+                .database_url
+                .clone()
+                .or_else(|| from_env("DATABASE_URL"))
+                .map(SecretString::from),
+            nats_url: self.nats_url.clone().or_else(|| from_env("NATS_URL")),
+            namespace: Namespace::new(&self.nats_namespace).map_err(anyhow::Error::msg)?,
+        })
+    }
+}
+
+/// How executions run (the coordinator's settings).
+#[derive(Debug, Clone, Args)]
+pub struct ExecutionArgs {
+    /// When false, no execution can be created.
+    #[arg(long, env = "PLANEXE_EXECUTION_ENABLED", default_value_t = true, action = ArgAction::Set)]
+    pub execution_enabled: bool,
+    /// How long an agent may work on a task once started, unless the plan says otherwise.
+    #[arg(long, env = "PLANEXE_TASK_TIMEOUT_SECONDS", default_value_t = 3600)]
+    pub task_timeout_seconds: u32,
+    /// Attempts of a task before its execution is BLOCKED (retries_exhausted).
+    #[arg(long, env = "PLANEXE_TASK_MAX_ATTEMPTS", default_value_t = 3)]
+    pub task_max_attempts: u32,
+    /// Back-off before the first retry; it doubles each time.
+    #[arg(long, env = "PLANEXE_RETRY_BACKOFF_SECONDS", default_value_t = 2.0)]
+    pub retry_backoff_seconds: f64,
+    /// Longest back-off between two attempts.
+    #[arg(
+        long,
+        env = "PLANEXE_RETRY_MAX_BACKOFF_SECONDS",
+        default_value_t = 300.0
+    )]
+    pub retry_max_backoff_seconds: f64,
+    /// How long a dispatched task may wait in an agent's queue before it counts as timed out.
+    #[arg(long, env = "PLANEXE_QUEUE_TIMEOUT_SECONDS", default_value_t = 3600)]
+    pub queue_timeout_seconds: u64,
+    /// An agent silent for this long is offline (its executions show BLOCKED agent_offline).
+    #[arg(
+        long,
+        env = "PLANEXE_AGENT_OFFLINE_AFTER_SECONDS",
+        default_value_t = 60
+    )]
+    pub agent_offline_after_seconds: u64,
+    /// Most events applied in one transaction.
+    #[arg(long, env = "PLANEXE_BATCH_SIZE", default_value_t = 256)]
+    pub batch_size: usize,
+}
+
+impl ExecutionArgs {
+    pub fn options(&self, namespace: &Namespace) -> anyhow::Result<planexec_coordinator::Options> {
+        anyhow::ensure!(
+            self.task_max_attempts >= 1,
+            "PLANEXE_TASK_MAX_ATTEMPTS must be at least 1"
+        );
+        anyhow::ensure!(
+            self.task_timeout_seconds >= 1,
+            "PLANEXE_TASK_TIMEOUT_SECONDS must be at least 1"
+        );
+        anyhow::ensure!(
+            self.batch_size >= 1,
+            "PLANEXE_BATCH_SIZE must be at least 1"
+        );
+        anyhow::ensure!(
+            self.retry_backoff_seconds >= 0.0
+                && self.retry_max_backoff_seconds >= self.retry_backoff_seconds,
+            "retry back-offs must be non-negative, the maximum at least the first"
+        );
+        Ok(planexec_coordinator::Options {
+            namespace: namespace.clone(),
+            execution_enabled: self.execution_enabled,
+            retry: RetryPolicy {
+                max_attempts: self.task_max_attempts,
+                initial_backoff_seconds: self.retry_backoff_seconds,
+                multiplier: 2.0,
+                max_backoff_seconds: self.retry_max_backoff_seconds,
+            },
+            task_timeout_seconds: self.task_timeout_seconds,
+            queue_timeout: Duration::from_secs(self.queue_timeout_seconds),
+            agent_offline_after: Duration::from_secs(self.agent_offline_after_seconds),
+            batch_size: self.batch_size,
+            ..planexec_coordinator::Options::default()
+        })
+    }
+}
+
+/// The gateway's settings.
+#[derive(Debug, Clone, Args)]
+pub struct GatewayArgs {
+    /// Address the HTTP API listens on.
+    #[arg(long, env = "PLANEXE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The operator's bearer token; `planexec up` makes one when unset.
+    #[arg(long, env = "PLANEXE_OPERATOR_TOKEN", hide_env_values = true)]
+    pub operator_token: Option<String>,
+    /// Longest an agent's long poll for work may wait.
+    #[arg(long, env = "PLANEXE_MAX_POLL_WAIT_SECONDS", default_value_t = 30)]
+    pub max_poll_wait_seconds: u64,
+    /// Longest a request may take.
+    #[arg(long, env = "PLANEXE_REQUEST_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub request_timeout_seconds: u64,
+    /// Largest plan upload, in megabytes.
+    #[arg(long, env = "PLANEXE_MAX_UPLOAD_MB", default_value_t = 64)]
+    pub max_upload_mb: usize,
+}
+
+impl GatewayArgs {
+    pub fn options(
+        &self,
+        namespace: &Namespace,
+        operator_token: &SecretString,
+        metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    ) -> anyhow::Result<planexec_gateway::GatewayOptions> {
+        anyhow::ensure!(
+            self.request_timeout_seconds > self.max_poll_wait_seconds,
+            "PLANEXE_REQUEST_TIMEOUT_SECONDS must exceed PLANEXE_MAX_POLL_WAIT_SECONDS"
+        );
+        Ok(planexec_gateway::GatewayOptions {
+            namespace: namespace.clone(),
+            operator_token: operator_token.expose_secret().to_owned(),
+            request_timeout: Duration::from_secs(self.request_timeout_seconds),
+            max_poll_wait: Duration::from_secs(self.max_poll_wait_seconds),
+            upload_body_limit: self.max_upload_mb * 1024 * 1024,
+            metrics,
+            ..planexec_gateway::GatewayOptions::default()
+        })
+    }
+}
+
+/// Where `planexec up` keeps its private servers and its operator token.
+#[derive(Debug, Clone, Args)]
+pub struct DataDirArgs {
+    #[arg(long, env = "PLANEXE_DATA_DIR", default_value = ".planexec")]
+    pub data_dir: PathBuf,
+}
+
+/// How the CLI's client commands reach the API.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// The gateway's base URL.
+    #[arg(
+        long,
+        env = "PLANEXE_GATEWAY_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub gateway: String,
+    /// The operator token (else read from the data folder's `operator-token`).
+    #[arg(long, env = "PLANEXE_OPERATOR_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    #[command(flatten)]
+    pub data: DataDirArgs,
+}
+
+impl ClientArgs {
+    pub fn token(&self) -> anyhow::Result<SecretString> {
+        if let Some(token) = self.token.clone().filter(|t| !t.is_empty()) {
+            return Ok(SecretString::from(token));
+        }
+        let path = self.data.data_dir.join(crate::stack::OPERATOR_TOKEN_FILE);
+        std::fs::read_to_string(&path).map(|t| SecretString::from(t.trim().to_owned())).map_err(|e| {
+            anyhow::anyhow!(
+                "no operator token: set PLANEXE_OPERATOR_TOKEN or --token, or run from where `planexec up` keeps \
+                 {} ({e})",
+                path.display()
+            )
+        })
+    }
+}
+
+/// A database URL with its password hidden, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "<database URL>".to_owned(),
+    }
+}

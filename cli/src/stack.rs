@@ -1,0 +1,242 @@
+//! Getting the servers a process needs: the ones configured, the usual local ones, or (for
+//! `planexec up` only) private ones started from PATH in the data folder; then migrations and
+//! the operator token.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use planexec_servers::{NatsOptions, PostgresOptions, PrivateNats, PrivatePostgres};
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::PgPool;
+
+use crate::settings::{Connections, redact};
+
+pub const OPERATOR_TOKEN_FILE: &str = "operator-token";
+const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
+const LOCAL_NATS: &str = "nats://127.0.0.1:4222";
+const DATABASE: &str = "planexec";
+
+/// The servers of a process; private ones stop when this drops.
+#[derive(Debug)]
+pub struct Servers {
+    pub database_url: SecretString,
+    pub nats_url: String,
+    pub private_postgres: Option<PrivatePostgres>,
+    pub private_nats: Option<PrivateNats>,
+}
+
+/// For `planexec up`: the configured servers, else the local ones, else private ones.
+pub async fn for_up(connections: &Connections, data_dir: &Path) -> anyhow::Result<Servers> {
+    let (database_url, private_postgres) = match &connections.database_url {
+        Some(url) => (url.clone(), None),
+        None => match local_postgres().await {
+            Some(url) => (url, None),
+            None => {
+                let postgres = start_private_postgres(data_dir).await?;
+                let url = ensure_database(&postgres.url("postgres")).await?;
+                (url, Some(postgres))
+            }
+        },
+    };
+    let (nats_url, private_nats) = match &connections.nats_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            if jetstream_answers(LOCAL_NATS).await {
+                (LOCAL_NATS.to_owned(), None)
+            } else {
+                let options = NatsOptions {
+                    store_dir: data_dir.join("nats"),
+                    port: None,
+                };
+                let nats = tokio::task::spawn_blocking(move || PrivateNats::start(&options))
+                    .await?
+                    .context("starting a private nats-server")?;
+                (nats.url(), Some(nats))
+            }
+        }
+    };
+    Ok(Servers {
+        database_url,
+        nats_url,
+        private_postgres,
+        private_nats,
+    })
+}
+
+/// For the single-role processes: the configured servers, else the usual local ones.
+pub fn configured(connections: &Connections) -> (SecretString, String) {
+    (
+        connections
+            .database_url
+            .clone()
+            .unwrap_or_else(|| SecretString::from(format!("{LOCAL_POSTGRES}/{DATABASE}"))),
+        connections
+            .nats_url
+            .clone()
+            .unwrap_or_else(|| LOCAL_NATS.to_owned()),
+    )
+}
+
+/// A local PostgreSQL that answers, with its `planexec` database.
+async fn local_postgres() -> Option<SecretString> {
+    if !planexec_servers::port_is_open(5432) {
+        return None;
+    }
+    match ensure_database(&format!("{LOCAL_POSTGRES}/postgres")).await {
+        Ok(url) => Some(url),
+        Err(e) => {
+            tracing::info!(error = %e, "the local PostgreSQL cannot be used; starting a private one");
+            None
+        }
+    }
+}
+
+/// Creates the `planexec` database on the server of `admin_url` when missing; its URL.
+async fn ensure_database(admin_url: &str) -> anyhow::Result<SecretString> {
+    use sqlx::{Connection, PgConnection};
+    let mut admin = PgConnection::connect(admin_url).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(DATABASE)
+            .fetch_one(&mut admin)
+            .await?;
+    if !exists {
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {DATABASE}")))
+            .execute(&mut admin)
+            .await?;
+    }
+    let _ = admin.close().await;
+    let mut url = url::Url::parse(admin_url)?;
+    url.set_path(&format!("/{DATABASE}"));
+    Ok(SecretString::from(url.to_string()))
+}
+
+async fn start_private_postgres(data_dir: &Path) -> anyhow::Result<PrivatePostgres> {
+    let dir = data_dir.join("postgres");
+    reachable_by_postgres(&dir)?;
+    let options = PostgresOptions {
+        data_dir: dir,
+        port: None,
+        durable: true,
+    };
+    tokio::task::spawn_blocking(move || PrivatePostgres::start(&options))
+        .await?
+        .context("starting a private PostgreSQL (or set PLANEXE_DATABASE_URL to a running one)")
+}
+
+/// As root, PostgreSQL runs as the `postgres` user, who must be able to reach its folder.
+fn reachable_by_postgres(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if !nix::unistd::Uid::effective().is_root() {
+        return Ok(());
+    }
+    let absolute = std::path::absolute(dir)?;
+    for ancestor in absolute.ancestors().skip(1) {
+        if let Ok(meta) = std::fs::metadata(ancestor)
+            && meta.permissions().mode() & 0o001 == 0
+        {
+            anyhow::bail!(
+                "PostgreSQL runs as the `postgres` user, who cannot enter {} (mode {:o}); choose a --data-dir it can \
+                 reach (e.g. /var/lib/planexec) or set PLANEXE_DATABASE_URL",
+                ancestor.display(),
+                meta.permissions().mode() & 0o777
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Whether a NATS server with JetStream answers at `url` (raw API: works with 2.9).
+async fn jetstream_answers(url: &str) -> bool {
+    let Ok(Ok(client)) =
+        tokio::time::timeout(Duration::from_secs(2), async_nats::connect(url)).await
+    else {
+        return false;
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), client.request("$JS.API.INFO", "".into())).await,
+        Ok(Ok(reply)) if serde_json::from_slice::<serde_json::Value>(&reply.payload)
+            .is_ok_and(|info| info.get("error").is_none())
+    )
+}
+
+/// A pool on the database, waiting up to 30 s for it.
+pub async fn pool(url: &SecretString, max_connections: u32) -> anyhow::Result<PgPool> {
+    planexec_store::connect(
+        url.expose_secret(),
+        max_connections,
+        Duration::from_secs(30),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "connecting to PostgreSQL at {}",
+            redact(url.expose_secret())
+        )
+    })
+}
+
+/// A NATS connection, waiting up to 30 s for the server.
+pub async fn nats(url: &str) -> anyhow::Result<async_nats::Client> {
+    let started = std::time::Instant::now();
+    loop {
+        match async_nats::ConnectOptions::new()
+            .name("planexec")
+            .retry_on_initial_connect()
+            .connect(url)
+            .await
+        {
+            Ok(client) => return Ok(client),
+            Err(e) if started.elapsed() < Duration::from_secs(30) => {
+                tracing::debug!(error = %e, "NATS not reachable yet");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(anyhow::anyhow!("connecting to NATS at {url}: {e}")),
+        }
+    }
+}
+
+/// Applies pending migrations.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    planexec_store::migrate(pool)
+        .await
+        .context("applying migrations")
+}
+
+/// The operator token: the configured one, or the one kept in the data folder (made on first
+/// start, mode 0600). Returns the token and, when it was just made, where it is kept.
+pub fn operator_token(
+    configured: Option<&str>,
+    data_dir: &Path,
+) -> anyhow::Result<(SecretString, Option<PathBuf>)> {
+    if let Some(token) = configured.filter(|t| !t.is_empty()) {
+        return Ok((SecretString::from(token.to_owned()), None));
+    }
+    let path = data_dir.join(OPERATOR_TOKEN_FILE);
+    if let Ok(token) = std::fs::read_to_string(&path)
+        && !token.trim().is_empty()
+    {
+        return Ok((SecretString::from(token.trim().to_owned()), None));
+    }
+    use rand::RngCore;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut secret = [0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    let token = format!("pxo_{}", hex_encode(&secret));
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    writeln!(file, "{token}")?;
+    Ok((SecretString::from(token), Some(path)))
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

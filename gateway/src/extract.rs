@@ -1,0 +1,130 @@
+//! Extractors that answer bad input with problem+json: malformed JSON is a 400, JSON of the
+//! wrong shape (missing field, wrong type, unknown field or enum value, bad UUID) a 422 naming
+//! the field, a path that is not an id a 400. Nothing a client sends makes the server panic.
+
+use aide::OperationInput;
+use aide::generate::GenContext;
+use aide::openapi::Operation;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use planexec_schemas::validate::FieldError;
+
+/// A JSON body.
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+impl<T: JsonSchema> OperationInput for ApiJson<T> {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        axum::Json::<T>::operation_input(ctx, operation);
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(e) => {
+            // "Failed to deserialize the JSON body into the target type: <path>: <error>"
+            let text = e.body_text();
+            let detail = text
+                .split_once("target type: ")
+                .map_or(text.as_str(), |(_, d)| d)
+                .to_owned();
+            let (field, message) = match detail.split_once(": ") {
+                Some((path, message)) if !path.contains(' ') => {
+                    (path.to_owned(), message.to_owned())
+                }
+                _ => ("body".to_owned(), detail),
+            };
+            ApiError::Validation(vec![FieldError::new(field, message)])
+        }
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::BadRequest(format!("the body is not valid JSON: {}", e.body_text()))
+        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+            "send the body as JSON with `content-type: application/json`".into(),
+        ),
+        JsonRejection::BytesRejection(e) => {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(e.body_text())
+            } else {
+                ApiError::BadRequest(e.body_text())
+            }
+        }
+        other => ApiError::BadRequest(other.body_text()),
+    }
+}
+
+/// Path parameters.
+#[derive(Debug, Clone)]
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(ApiError::BadRequest(
+                format!("bad path parameter: {}", e.body_text()),
+            )),
+            Err(other) => Err(ApiError::BadRequest(other.body_text())),
+        }
+    }
+}
+
+impl<T: JsonSchema> OperationInput for ApiPath<T> {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        axum::extract::Path::<T>::operation_input(ctx, operation);
+    }
+}
+
+/// Query parameters.
+#[derive(Debug, Clone)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Self(value)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::Validation(
+                vec![FieldError::new("query", e.body_text())],
+            )),
+            Err(other) => Err(ApiError::BadRequest(other.body_text())),
+        }
+    }
+}
+
+impl<T: JsonSchema> OperationInput for ApiQuery<T> {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        axum::extract::Query::<T>::operation_input(ctx, operation);
+    }
+}

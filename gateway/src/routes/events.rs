@@ -1,0 +1,194 @@
+//! An execution's events: agents report them, operators read the history.
+//!
+//! A report goes to the coordinator as a command and is committed before the answer, which
+//! tells the agent what to do next: its next task (already taken off its queue), that the
+//! execution is over, or to keep polling (202).
+
+use aide::axum::ApiRouter;
+use aide::axum::routing::post_with;
+use axum::Json;
+use axum::extract::State;
+use planexec_schemas::api::{EventList, NextStep, ReportEventRequest, ReportEventResponse};
+use planexec_schemas::command::ReportEvent;
+use planexec_schemas::event::{AgentEvent, AgentEventBody, Disposition, EventType};
+use planexec_schemas::task::AgentMessage;
+use planexec_schemas::validate::Validate;
+use planexec_schemas::{Id, new_id};
+use planexec_store::events::EventFilter;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::auth::{AgentCaller, Operator};
+use crate::docs;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::responses::NowOrLater;
+use crate::routes::executions::{ExecutionPath, limit};
+use crate::routes::work::take;
+use crate::state::AppState;
+
+pub fn routes() -> ApiRouter<AppState> {
+    ApiRouter::new().api_route(
+        "/api/executions/{execution_id}/events",
+        post_with(report, |op| {
+            docs::agent(op, "work", &[400, 404, 413, 415, 422]).description(
+                "An agent reports an event about a task assigned to it. 200 with the next step (its next task, or \
+                 that the execution is complete), 202 when it should keep polling. Re-sending an event with the same \
+                 `event_id` is accepted and changes nothing.",
+            )
+        })
+        .get_with(list, |op| {
+            docs::operator(op, "executions", &[400, 404, 422]).description(
+                "The history, newest first: filter by `type`, `task_id`, `disposition` (default `applied`; `all` \
+                 includes rejected events); page with `limit` + `offset` or the keyset `cursor`.",
+            )
+        }),
+    )
+}
+
+async fn report(
+    State(state): State<AppState>,
+    caller: AgentCaller,
+    ApiPath(path): ApiPath<ExecutionPath>,
+    ApiJson(request): ApiJson<ReportEventRequest>,
+) -> Result<NowOrLater<ReportEventResponse>, ApiError> {
+    let agent = caller.0;
+    state.heartbeat(agent).await;
+    let execution = path.execution_id;
+    let (holder, _) =
+        planexec_store::executions::leaf_holder(state.pool(), execution, request.task_id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::not_found(
+                    "task",
+                    format!("{} of execution {execution}", request.task_id),
+                )
+            })?;
+    if holder != Some(agent) {
+        return Err(ApiError::Forbidden(format!(
+            "task {} is not assigned to agent {agent}",
+            request.task_id
+        )));
+    }
+    let frees_the_agent = matches!(
+        request.body,
+        AgentEventBody::TaskComplete { .. }
+            | AgentEventBody::TaskFailed { .. }
+            | AgentEventBody::TaskReleased { .. }
+    );
+    let event = AgentEvent {
+        event_id: request.event_id.unwrap_or_else(new_id),
+        execution_id: execution,
+        task_id: request.task_id,
+        attempt: request.attempt,
+        timestamp: request.timestamp.unwrap_or_else(chrono::Utc::now),
+        status: request.status,
+        body: request.body,
+    };
+    event.validate().map_err(ApiError::Validation)?;
+    let event_id = event.event_id;
+    let outcome = state
+        .coordinator()
+        .call(&ReportEvent {
+            agent_id: agent,
+            event,
+        })
+        .await?;
+    let answer = |next| ReportEventResponse {
+        event_id,
+        disposition: outcome.disposition,
+        reason: outcome.reason.clone(),
+        execution_status: outcome.execution_status,
+        progress: outcome.progress,
+        next,
+    };
+    if outcome.execution_status.is_terminal() {
+        return Ok(NowOrLater::Now(answer(NextStep::ExecutionComplete)));
+    }
+    if frees_the_agent && outcome.disposition != Disposition::Duplicate {
+        let consumer = state.consumer(agent).await?;
+        let wanted = |m: &AgentMessage| matches!(m, AgentMessage::Task(_));
+        if let Some(AgentMessage::Task(task)) =
+            take(&consumer, std::time::Duration::ZERO, wanted).await?
+        {
+            return Ok(NowOrLater::Now(answer(NextStep::Task { task })));
+        }
+    }
+    Ok(NowOrLater::Later(answer(NextStep::Poll {
+        retry_after_seconds: 0,
+    })))
+}
+
+/// Which events to list by disposition.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum DispositionFilter {
+    Applied,
+    Rejected,
+    All,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    /// An event type, e.g. `task_complete`.
+    #[serde(rename = "type")]
+    event_type: Option<EventType>,
+    task_id: Option<Id>,
+    /// `applied` (default), `rejected` or `all`.
+    disposition: Option<DispositionFilter>,
+    /// 1..1000, default 100.
+    limit: Option<u32>,
+    /// Events to skip (newest first).
+    offset: Option<u32>,
+    /// `next_cursor` of the previous page (events older than it).
+    cursor: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _: Operator,
+    ApiPath(path): ApiPath<ExecutionPath>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<EventList>, ApiError> {
+    let limit = limit(query.limit, 100, 1000)?;
+    let before = query
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.parse::<i64>()
+                .map_err(|_| ApiError::field("cursor", "not a cursor returned by this API"))
+        })
+        .transpose()?;
+    if planexec_store::executions::get(state.pool(), path.execution_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found("execution", path.execution_id));
+    }
+    let filter = EventFilter {
+        event_type: query.event_type,
+        task_id: query.task_id,
+        disposition: match query.disposition.unwrap_or(DispositionFilter::Applied) {
+            DispositionFilter::Applied => Some(Disposition::Applied),
+            DispositionFilter::Rejected => Some(Disposition::Rejected),
+            DispositionFilter::All => None,
+        },
+    };
+    let events = planexec_store::events::list(
+        state.pool(),
+        path.execution_id,
+        &filter,
+        limit,
+        query.offset.unwrap_or(0),
+        before,
+    )
+    .await?;
+    let next_cursor = (events.len() == limit as usize)
+        .then(|| events.last().map(|e| e.seq.to_string()))
+        .flatten();
+    Ok(Json(EventList {
+        events,
+        next_cursor,
+    }))
+}

@@ -1,0 +1,48 @@
+//! Liveness and readiness of the gateway itself.
+
+use aide::axum::ApiRouter;
+use aide::axum::routing::get_with;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use planexec_schemas::api::{Health, Readiness};
+
+use crate::state::AppState;
+
+pub fn routes() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route(
+            "/healthz",
+            get_with(healthz, |op| {
+                op.tag("health").description("The process is up.")
+            }),
+        )
+        .api_route(
+            "/readyz",
+            get_with(readyz, |op| {
+                op.tag("health")
+                    .description("PostgreSQL and NATS are reachable (503 otherwise).")
+                    .response::<503, Json<Readiness>>()
+            }),
+        )
+}
+
+async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+    })
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    let database = sqlx::query_scalar::<_, i32>("SELECT 1")
+        .fetch_one(state.pool())
+        .await
+        .is_ok();
+    let nats = state.nats().connection_state() == async_nats::connection::State::Connected;
+    let status = if database && nats {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(Readiness { database, nats }))
+}
