@@ -29,11 +29,13 @@ CREATE INDEX execution_events_by_task ON execution_events (execution_id, task_id
 CREATE TABLE dead_letters (
     id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     subject          text NOT NULL,
-    -- The JetStream stream sequence, so a redelivery of the same message is recorded once.
+    -- The JetStream stream sequence: with the bytes, it makes a redelivery recognisable.
     stream_sequence  bigint,
     raw              bytea NOT NULL,
     error            text NOT NULL,
     received_at      timestamptz NOT NULL DEFAULT now()
 );
 
-CREATE UNIQUE INDEX dead_letters_once_per_message ON dead_letters (stream_sequence);
+-- A redelivery of the same message (same sequence, same bytes) is recorded once; a stream that
+-- was recreated restarts its sequences, and its new messages differ in their bytes.
+CREATE UNIQUE INDEX dead_letters_once_per_message ON dead_letters (stream_sequence, md5(raw));

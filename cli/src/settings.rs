@@ -20,9 +20,13 @@ pub struct ConnectionArgs {
     /// PostgreSQL URL (falls back to DATABASE_URL).
     #[arg(long, env = "PLANEXE_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// NATS URL, JetStream enabled (falls back to NATS_URL).
-    #[arg(long, env = "PLANEXE_NATS_URL")]
+    /// NATS URL, JetStream enabled (falls back to NATS_URL); `nats://user:password@host` or
+    /// `nats://token@host` log in.
+    #[arg(long, env = "PLANEXE_NATS_URL", hide_env_values = true)]
     pub nats_url: Option<String>,
+    /// A NATS credentials file (JWT + NKey seed), for servers that use decentralised auth.
+    #[arg(long, env = "PLANEXE_NATS_CREDS")]
+    pub nats_creds: Option<std::path::PathBuf>,
     /// Prefix of every NATS subject and stream, to share one NATS between installations.
     #[arg(long, env = "PLANEXE_NATS_NAMESPACE", default_value = "planexec")]
     pub nats_namespace: String,
@@ -33,6 +37,7 @@ pub struct ConnectionArgs {
 pub struct Connections {
     pub database_url: Option<SecretString>,
     pub nats_url: Option<String>,
+    pub nats_creds: Option<std::path::PathBuf>,
     pub namespace: Namespace,
 }
 
@@ -46,6 +51,7 @@ impl ConnectionArgs {
                 .or_else(|| from_env("DATABASE_URL"))
                 .map(SecretString::from),
             nats_url: self.nats_url.clone().or_else(|| from_env("NATS_URL")),
+            nats_creds: self.nats_creds.clone(),
             namespace: Namespace::new(&self.nats_namespace).map_err(anyhow::Error::msg)?,
         })
     }

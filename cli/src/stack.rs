@@ -177,23 +177,59 @@ pub async fn pool(url: &SecretString, max_connections: u32) -> anyhow::Result<Pg
     })
 }
 
-/// A NATS connection, waiting up to 30 s for the server.
-pub async fn nats(url: &str) -> anyhow::Result<async_nats::Client> {
+/// A NATS connection, waiting up to 30 s for the server. Credentials come from the URL
+/// (`user:password@` or `token@`) or from a credentials file.
+pub async fn nats(url: &str, creds: Option<&Path>) -> anyhow::Result<async_nats::Client> {
     let started = std::time::Instant::now();
+    let (address, user, password) = split_credentials(url);
     loop {
-        match async_nats::ConnectOptions::new()
+        let mut options = async_nats::ConnectOptions::new()
             .name("planexec")
-            .retry_on_initial_connect()
-            .connect(url)
-            .await
-        {
+            .retry_on_initial_connect();
+        options = match (&user, &password) {
+            (Some(user), Some(password)) => {
+                options.user_and_password(user.clone(), password.clone())
+            }
+            (Some(token), None) => options.token(token.clone()),
+            _ => options,
+        };
+        if let Some(creds) = creds {
+            options = options.credentials_file(creds).await.with_context(|| {
+                format!("reading the NATS credentials file {}", creds.display())
+            })?;
+        }
+        match options.connect(&address).await {
             Ok(client) => return Ok(client),
             Err(e) if started.elapsed() < Duration::from_secs(30) => {
                 tracing::debug!(error = %e, "NATS not reachable yet");
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
-            Err(e) => return Err(anyhow::anyhow!("connecting to NATS at {url}: {e}")),
+            Err(e) => return Err(anyhow::anyhow!("connecting to NATS at {address}: {e}")),
         }
+    }
+}
+
+/// Splits `nats://user:password@host:port` into the address and the credentials, which
+/// async-nats does not take from URLs.
+fn split_credentials(url: &str) -> (String, Option<String>, Option<String>) {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() => {
+            let decode = |s: &str| {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+            };
+            let user = decode(parsed.username());
+            let password = parsed.password().and_then(decode);
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            (
+                parsed.to_string().trim_end_matches('/').to_owned(),
+                user,
+                password,
+            )
+        }
+        _ => (url.to_owned(), None, None),
     }
 }
 
@@ -202,6 +238,25 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     planexec_store::migrate(pool)
         .await
         .context("applying migrations")
+}
+
+/// The operator token of a gateway replica: the configured one, or the one `planexec up` keeps in
+/// the data folder. Replicas must agree, so a lone gateway never makes one up.
+pub fn existing_operator_token(
+    configured: Option<&str>,
+    data_dir: &Path,
+) -> anyhow::Result<SecretString> {
+    if let Some(token) = configured.filter(|t| !t.is_empty()) {
+        return Ok(SecretString::from(token.to_owned()));
+    }
+    let path = data_dir.join(OPERATOR_TOKEN_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(token) if !token.trim().is_empty() => Ok(SecretString::from(token.trim().to_owned())),
+        _ => anyhow::bail!(
+            "no operator token: set PLANEXE_OPERATOR_TOKEN (the same for every gateway replica), or point \
+             --data-dir at the folder where `planexec up` keeps {OPERATOR_TOKEN_FILE}"
+        ),
+    }
 }
 
 /// The operator token: the configured one, or the one kept in the data folder (made on first

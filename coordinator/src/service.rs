@@ -26,6 +26,16 @@ impl Coordinator {
         let engine = Engine::new(pool, nats, options);
         streams::ensure_streams(engine.jetstream(), &engine.options().namespace).await?;
         let consumer = streams::coordinator_consumer(engine.jetstream(), engine.options()).await?;
+        // Agents' queues are made at registration; make them again in case the NATS store was
+        // lost (idempotent when they exist).
+        for (agent, _, _) in planexec_store::agents::directory(engine.pool()).await? {
+            if let Err(e) =
+                streams::agent_consumer(engine.jetstream(), &engine.options().namespace, agent)
+                    .await
+            {
+                tracing::warn!(%agent, error = %e, "cannot make the agent's task queue");
+            }
+        }
         let commands = commands::subscribe(&engine).await?;
         Ok(Self {
             engine,

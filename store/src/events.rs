@@ -182,7 +182,7 @@ pub async fn dead_letter(
 ) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO dead_letters (subject, stream_sequence, raw, error) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (stream_sequence) DO NOTHING",
+         ON CONFLICT DO NOTHING",
     )
     .bind(subject)
     .bind(stream_sequence.and_then(|s| i64::try_from(s).ok()))

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use planexec_schemas::Id;
+use planexec_schemas::subjects::Namespace;
+use planexec_sim::{SimIdentity, SimOptions, SimTransport};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -78,5 +80,82 @@ pub struct RunArgs {
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
     let Command::Run(args) = command;
-    anyhow::bail!("the simulator is not wired in yet ({:?})", args.sim)
+    let Sim::Larry = args.sim;
+    let options = sim_options(&args)?;
+    let shutdown = super::shutdown_on_signal();
+    let options = match &options.identity {
+        SimIdentity::Register { name } => {
+            // Print the new agent's credentials before it starts working: they are shown once.
+            let registered = planexec_sim::register(&options, name).await?;
+            println!(
+                "registered agent {} ({}); token: {}",
+                registered.agent.id, registered.agent.name, registered.token
+            );
+            SimOptions {
+                identity: SimIdentity::Existing {
+                    agent_id: registered.agent.id,
+                    token: registered.token,
+                },
+                ..options
+            }
+        }
+        SimIdentity::Existing { .. } => options,
+    };
+    let report = planexec_sim::run(options, shutdown).await?;
+    tracing::info!(seed = report.seed, tasks = ?report.agent, lines = report.event_log_lines, "Larry stopped");
+    Ok(())
+}
+
+/// The simulator's options from the flags (and `PLANEXE_OPERATOR_TOKEN` for registration).
+pub fn sim_options(args: &RunArgs) -> anyhow::Result<SimOptions> {
+    let identity = match (&args.agent_id, &args.token, &args.name) {
+        (Some(agent_id), Some(token), _) => SimIdentity::Existing {
+            agent_id: *agent_id,
+            token: token.clone(),
+        },
+        (None, _, Some(name)) => SimIdentity::Register { name: name.clone() },
+        _ => anyhow::bail!(
+            "give --agent-id and --token of a registered agent, or --name to register a new one"
+        ),
+    };
+    let nats_url = args
+        .nats
+        .clone()
+        .or_else(|| std::env::var("NATS_URL").ok().filter(|u| !u.is_empty()));
+    anyhow::ensure!(
+        args.transport != TransportKind::Nats || nats_url.is_some(),
+        "the NATS transport needs --nats URL (or PLANEXE_NATS_URL)"
+    );
+    anyhow::ensure!(
+        args.transport != TransportKind::Http || args.gateway.is_some(),
+        "the HTTP transport needs --gateway URL (or PLANEXE_GATEWAY_URL)"
+    );
+    let mut capabilities: Vec<String> = planexec_schemas::agent::capability::LARRY
+        .iter()
+        .map(|c| (*c).to_owned())
+        .collect();
+    capabilities.push(planexec_schemas::agent::capability::HUMAN_REVIEW.to_owned());
+    Ok(SimOptions {
+        transport: match args.transport {
+            TransportKind::Nats => SimTransport::Nats,
+            TransportKind::Http => SimTransport::Http,
+        },
+        nats_url,
+        gateway_url: args.gateway.clone(),
+        identity,
+        operator_token: std::env::var("PLANEXE_OPERATOR_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
+        namespace: Namespace::new(&args.nats_namespace).map_err(anyhow::Error::msg)?,
+        event_log: args.event_log.clone(),
+        time_scale: args.time_scale,
+        failure_rate: args.failure_rate,
+        concurrency: args.concurrency,
+        seed: args.seed,
+        capabilities,
+        max_backoff: Some(std::time::Duration::from_secs(
+            args.poll_interval_seconds.max(1),
+        )),
+        ..SimOptions::default()
+    })
 }

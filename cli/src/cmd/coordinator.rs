@@ -12,6 +12,9 @@ pub struct Args {
     pub connections: ConnectionArgs,
     #[command(flatten)]
     pub execution: ExecutionArgs,
+    /// Serve `/metrics` (Prometheus) and `/healthz` on this address (off when unset).
+    #[arg(long, env = "PLANEXE_METRICS_LISTEN")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -20,10 +23,32 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let pool = stack::pool(&database_url, 16).await?;
     // Migrating here is safe with several replicas: the migrator takes an advisory lock.
     stack::migrate(&pool).await?;
-    let nats = stack::nats(&nats_url).await?;
-    let _metrics = super::metrics();
-    let coordinator =
-        Coordinator::start(pool, nats, args.execution.options(&connections.namespace)?).await?;
-    coordinator.run(super::shutdown_on_signal()).await;
+    let nats = stack::nats(&nats_url, connections.nats_creds.as_deref()).await?;
+    let metrics = super::metrics();
+    let options = args.execution.options(&connections.namespace)?;
+    let coordinator = Coordinator::start(pool, nats, options).await?;
+    let shutdown = super::shutdown_on_signal();
+    if let (Some(address), Some(handle)) = (args.metrics_listen, metrics) {
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        println!(
+            "coordinator metrics at http://{}/metrics",
+            listener.local_addr()?
+        );
+        let app = axum::Router::new()
+            .route(
+                "/metrics",
+                axum::routing::get(move || std::future::ready(handle.render())),
+            )
+            .route("/healthz", axum::routing::get(|| std::future::ready("ok")));
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await });
+            if let Err(e) = served.await {
+                tracing::warn!(error = %e, "the metrics endpoint stopped");
+            }
+        });
+    }
+    coordinator.run(shutdown).await;
     Ok(())
 }

@@ -267,13 +267,3 @@ pub async fn watch(api: &ApiClient, id: Id) -> anyhow::Result<Execution> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
-
-/// `planexec up --demo`: imports the prospecting plan, starts Larry and runs it live.
-pub async fn demo(
-    _url: String,
-    _token: secrecy::SecretString,
-    _nats: String,
-    _shutdown: tokio_util::sync::CancellationToken,
-) {
-    tracing::error!("the demo needs the simulator, which is not wired in yet");
-}

@@ -25,12 +25,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         !planexec_store::applied_migrations(&pool).await?.is_empty(),
         "the database has no schema yet: run `planexec migrate up` (or start a coordinator) first"
     );
-    let nats = stack::nats(&nats_url).await?;
-    let (token, made) =
-        stack::operator_token(args.gateway.operator_token.as_deref(), &args.data.data_dir)?;
-    if let Some(path) = made {
-        println!("operator token made and kept in {}", path.display());
-    }
+    let nats = stack::nats(&nats_url, connections.nats_creds.as_deref()).await?;
+    let token = stack::existing_operator_token(
+        args.gateway.operator_token.as_deref(),
+        &args.data.data_dir,
+    )?;
     let options = args
         .gateway
         .options(&connections.namespace, &token, super::metrics())?;

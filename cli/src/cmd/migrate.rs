@@ -7,14 +7,15 @@ use crate::stack;
 pub struct Args {
     #[command(subcommand)]
     pub direction: Direction,
-    #[command(flatten)]
-    pub connections: ConnectionArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Direction {
     /// Apply every pending migration.
-    Up,
+    Up {
+        #[command(flatten)]
+        connections: ConnectionArgs,
+    },
     /// Revert the newest migration (or down to `--to`, or all with `--all`).
     Down {
         /// Revert down to this version (exclusive).
@@ -23,40 +24,36 @@ pub enum Direction {
         /// Revert every migration.
         #[arg(long)]
         all: bool,
+        #[command(flatten)]
+        connections: ConnectionArgs,
     },
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let connections = args.connections.resolve()?;
+    let connections = match &args.direction {
+        Direction::Up { connections } | Direction::Down { connections, .. } => {
+            connections.resolve()?
+        }
+    };
     let (database_url, _) = stack::configured(&connections);
     let pool = stack::pool(&database_url, 2).await?;
     match args.direction {
-        Direction::Up => {
-            stack::migrate(&pool).await?;
+        Direction::Up { .. } => stack::migrate(&pool).await?,
+        Direction::Down { to, all, .. } => {
             let applied = planexec_store::applied_migrations(&pool).await?;
-            println!(
-                "migrations applied: {} (newest {:?})",
-                applied.len(),
-                applied.last()
-            );
-        }
-        Direction::Down { to, all } => {
-            let applied = planexec_store::applied_migrations(&pool).await?;
-            let target = if all {
-                0
-            } else if let Some(to) = to {
-                to
-            } else {
-                applied.iter().rev().nth(1).copied().unwrap_or(0)
+            let target = match (all, to) {
+                (true, _) => 0,
+                (false, Some(to)) => to,
+                (false, None) => applied.iter().rev().nth(1).copied().unwrap_or(0),
             };
             planexec_store::migrate_down(&pool, target).await?;
-            let left = planexec_store::applied_migrations(&pool).await?;
-            println!(
-                "migrations applied: {} (newest {:?})",
-                left.len(),
-                left.last()
-            );
         }
     }
+    let applied = planexec_store::applied_migrations(&pool).await?;
+    println!(
+        "migrations applied: {} (newest {:?})",
+        applied.len(),
+        applied.last()
+    );
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod coordinator;
+pub mod demo;
 pub mod exec;
 pub mod gateway;
 pub mod migrate;

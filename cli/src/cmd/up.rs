@@ -33,7 +33,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let servers = stack::for_up(&connections, &data_dir).await?;
     let pool = stack::pool(&servers.database_url, 32).await?;
     stack::migrate(&pool).await?;
-    let nats = stack::nats(&servers.nats_url).await?;
+    let nats = stack::nats(&servers.nats_url, connections.nats_creds.as_deref()).await?;
     let (token, made) = stack::operator_token(args.gateway.operator_token.as_deref(), &data_dir)?;
     let metrics = super::metrics();
 
@@ -85,10 +85,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let shutdown = super::shutdown_on_signal();
     let coordinator = tokio::spawn(coordinator.run(shutdown.clone()));
     if args.demo {
-        tokio::spawn(super::exec::demo(
+        tokio::spawn(super::demo::run(
             url.clone(),
             token.clone(),
-            servers.nats_url.clone(),
             shutdown.clone(),
         ));
     }

@@ -167,7 +167,7 @@ fn mark_ready(m: &mut Mutator<'_, '_, '_>) {
                     .spec
                     .deps
                     .iter()
-                    .all(|d| m.state.nodes[*d].status.is_done())
+                    .all(|d| task_done(m, *d))
             })
             .map(|(i, _)| i)
             .collect()
@@ -175,6 +175,15 @@ fn mark_ready(m: &mut Mutator<'_, '_, '_>) {
     for index in candidates {
         m.set_task(index, TaskStatus::Ready);
     }
+}
+
+/// Whether a task is done, judged from its subtasks when it has some: a parent's own status is
+/// derived only at the end of `settle`, after dispatch.
+fn task_done(m: &Mutator<'_, '_, '_>, task: usize) -> bool {
+    if m.state.nodes[task].spec.is_leaf {
+        return m.state.nodes[task].status.is_done();
+    }
+    m.state.children(task).all(|(_, n)| n.status.is_done())
 }
 
 /// Which agent gets a ready leaf, or why none can.

@@ -514,3 +514,28 @@ fn a_released_task_is_dispatched_again_without_counting_as_a_failure() {
         (TaskStatus::Dispatched, 2, 0)
     );
 }
+
+#[test]
+fn a_task_depending_on_a_task_with_subtasks_starts_when_the_last_subtask_completes() {
+    let larry = id(7);
+    let mut state = execution(&[2, 0], &[(1, 0)], larry);
+    state.max_parallel = 2;
+    let mut run = Run::new(state, agents(&[(larry, true, &[CAP])]));
+    run.ok(Input::Start {
+        needs_review: false,
+    });
+    let leaves = run.leaf_ids();
+    assert_eq!(
+        run.in_flight(),
+        leaves[..2],
+        "both subtasks run in parallel; 1.2 waits"
+    );
+    run.complete(leaves[0]);
+    assert_eq!(run.status_of(leaves[2]), TaskStatus::Pending);
+    run.complete(leaves[1]);
+    assert_eq!(
+        run.status_of(leaves[2]),
+        TaskStatus::Dispatched,
+        "1.2 starts once 1.1 is done"
+    );
+}

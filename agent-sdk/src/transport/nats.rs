@@ -1,0 +1,256 @@
+//! The NATS transport: tasks from the agent's durable pull consumer on `<NS>_TASKS`, events
+//! published to JetStream, heartbeats on core NATS.
+//!
+//! - Tasks: subject `planexec.tasks.<agent_id>`, durable consumer `agent-<agent_id>`, made by
+//!   the coordinator when the agent registers. A message is acknowledged when the agent takes
+//!   it; one it cannot take yet (every slot busy) is handed back with a delayed NAK, so that
+//!   cancels queued behind it still get through.
+//! - Events: `planexec.events.<agent_id>.<execution_id>`, JetStream message id = `event_id`,
+//!   so a copy re-sent after a reconnect is dropped by the server (and by the coordinator).
+//! - Heartbeats: `planexec.heartbeats.<agent_id>`, core NATS, fire and forget.
+//!
+//! Only nats-server 2.9 features are used (no account query: its answer does not parse on 2.9).
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::{self, AckKind};
+use futures::StreamExt;
+use planexec_schemas::Id;
+use planexec_schemas::event::{AgentEvent, Heartbeat};
+use planexec_schemas::subjects::Namespace;
+use planexec_schemas::task::AgentMessage;
+
+use crate::Error;
+use crate::outbox::{Deliver, Delivered};
+
+/// Connects to NATS. Unreachable at first is not an error: the client keeps trying in the
+/// background (and reconnects by itself later), and every operation waits or fails meanwhile.
+pub async fn connect(url: &str, name: &str) -> Result<async_nats::Client, Error> {
+    let url_for_log = url.to_owned();
+    async_nats::ConnectOptions::new()
+        .name(name)
+        .retry_on_initial_connect()
+        .event_callback(move |event| {
+            let url = url_for_log.clone();
+            async move {
+                match event {
+                    async_nats::Event::Connected => tracing::info!(%url, "connected to NATS"),
+                    async_nats::Event::Disconnected => {
+                        tracing::warn!(%url, "disconnected from NATS; reconnecting")
+                    }
+                    other => tracing::debug!(%url, event = %other, "NATS event"),
+                }
+            }
+        })
+        .connect(url)
+        .await
+        .map_err(|e| Error::unreachable(format!("NATS at {url}"), e))
+}
+
+/// One agent's view of NATS.
+#[derive(Debug, Clone)]
+pub(crate) struct NatsLink {
+    client: async_nats::Client,
+    js: jetstream::Context,
+    ns: Namespace,
+    agent_id: Id,
+}
+
+/// One message taken from the queue, with the means to acknowledge it.
+#[derive(Debug)]
+pub(crate) struct Received {
+    pub message: Result<AgentMessage, Error>,
+    raw: jetstream::Message,
+}
+
+impl Received {
+    /// Takes the message off the queue for good.
+    pub async fn ack(&self) -> Result<(), Error> {
+        self.raw
+            .ack()
+            .await
+            .map_err(|e| Error::nats("acknowledging a task", e))
+    }
+
+    /// Hands it back, to be delivered again after a delay that grows with each return.
+    pub async fn decline(&self, max_delay: Duration) {
+        let returns = self.raw.info().map(|i| i.delivered.max(1)).unwrap_or(1);
+        let delay = Duration::from_secs(u64::try_from(returns).unwrap_or(1)).min(max_delay);
+        if let Err(e) = self.raw.ack_with(AckKind::Nak(Some(delay))).await {
+            tracing::debug!(error = %e, "could not hand a task back; it returns after the ack wait");
+        }
+    }
+
+    /// Drops a message that is not ours to understand, so that it never comes back.
+    pub async fn discard(&self) {
+        let _ = self.raw.ack_with(AckKind::Term).await;
+    }
+}
+
+/// The messages of one pull request.
+pub(crate) struct Fetched {
+    batch: async_nats::jetstream::consumer::pull::Batch,
+}
+
+impl std::fmt::Debug for Fetched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fetched").finish_non_exhaustive()
+    }
+}
+
+impl Fetched {
+    /// The next message, `None` when the request is done (all came, or `wait` passed).
+    pub async fn next(&mut self) -> Option<Result<Received, Error>> {
+        let raw = match self.batch.next().await? {
+            Ok(raw) => raw,
+            Err(e) => return Some(Err(Error::nats("receiving tasks", e))),
+        };
+        let message = serde_json::from_slice::<AgentMessage>(&raw.payload).map_err(|e| {
+            Error::InvalidMessage {
+                message: format!("{e} (subject {})", raw.subject),
+            }
+        });
+        Some(Ok(Received { message, raw }))
+    }
+}
+
+impl NatsLink {
+    /// `publish_timeout` bounds the wait for each JetStream confirmation.
+    pub fn new(
+        client: async_nats::Client,
+        ns: Namespace,
+        agent_id: Id,
+        publish_timeout: Duration,
+    ) -> Self {
+        let js = jetstream::ContextBuilder::new()
+            .timeout(publish_timeout)
+            .build(client.clone());
+        Self {
+            client,
+            js,
+            ns,
+            agent_id,
+        }
+    }
+
+    /// The agent's task consumer; it exists once the agent is registered.
+    pub async fn consumer(&self) -> Result<PullConsumer, Error> {
+        let name = self.ns.agent_consumer(self.agent_id);
+        self.js
+            .get_consumer_from_stream(&name, self.ns.tasks_stream())
+            .await
+            .map_err(|e| {
+                use async_nats::jetstream::stream::ConsumerErrorKind;
+                match e.kind() {
+                    ConsumerErrorKind::JetStream(js)
+                        if js.error_code()
+                            == async_nats::jetstream::ErrorCode::CONSUMER_NOT_FOUND =>
+                    {
+                        Error::UnknownAgent {
+                            agent_id: self.agent_id,
+                            detail: format!(
+                                "no consumer {name} on stream {}",
+                                self.ns.tasks_stream()
+                            ),
+                        }
+                    }
+                    _ => Error::nats(format!("opening the consumer {name}"), e),
+                }
+            })
+    }
+
+    /// Asks for at most `max` messages, arriving within `wait`; read them with
+    /// [`Fetched::next`] as they come.
+    pub async fn fetch(
+        &self,
+        consumer: &PullConsumer,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Fetched, Error> {
+        let batch = consumer
+            .batch()
+            .max_messages(max.max(1))
+            .expires(wait)
+            .messages()
+            .await
+            .map_err(|e| Error::nats("asking for tasks", e))?;
+        Ok(Fetched { batch })
+    }
+
+    /// Publishes a sign of life (core NATS: lost while disconnected, which is fine).
+    pub async fn heartbeat(&self, in_flight: u32) -> Result<(), Error> {
+        let beat = Heartbeat {
+            agent_id: self.agent_id,
+            timestamp: chrono::Utc::now(),
+            in_flight,
+        };
+        let payload = serde_json::to_vec(&beat).map_err(|e| Error::Protocol {
+            what: "the heartbeat".into(),
+            message: e.to_string(),
+        })?;
+        self.client
+            .publish(self.ns.heartbeats_subject(self.agent_id), payload.into())
+            .await
+            .map_err(|e| Error::nats("publishing a heartbeat", e))
+    }
+
+    /// The largest event the server accepts (its `max_payload`, 1 MiB by default).
+    pub fn max_event_bytes(&self) -> usize {
+        match self.client.server_info().max_payload {
+            0 => 1024 * 1024,
+            n => n,
+        }
+    }
+}
+
+impl Deliver for NatsLink {
+    /// Sends every event, then awaits the confirmations in order: the window bounds how many
+    /// are outstanding at once.
+    async fn deliver(&self, events: &[AgentEvent]) -> Vec<Delivered> {
+        let mut acks = Vec::with_capacity(events.len());
+        for event in events {
+            acks.push(self.send(event).await);
+        }
+        let mut results = Vec::with_capacity(events.len());
+        for ack in acks {
+            let result = match ack {
+                Ok(ack) => ack
+                    .await
+                    .map(|_| None)
+                    .map_err(|e| Error::nats("waiting for JetStream to store an event", e)),
+                Err(e) => Err(e),
+            };
+            results.push(result);
+        }
+        results
+    }
+}
+
+impl NatsLink {
+    async fn send(
+        &self,
+        event: &AgentEvent,
+    ) -> Result<jetstream::context::PublishAckFuture, Error> {
+        let payload = serde_json::to_vec(event).map_err(|e| Error::Protocol {
+            what: "an event".into(),
+            message: e.to_string(),
+        })?;
+        let subject = self.ns.events_subject(self.agent_id, event.execution_id);
+        let message = PublishMessage::build()
+            .message_id(event.event_id.to_string())
+            .payload(payload.into());
+        self.js.send_publish(subject, message).await.map_err(|e| {
+            use async_nats::jetstream::context::PublishErrorKind;
+            match e.kind() {
+                // Sending it again cannot make it smaller.
+                PublishErrorKind::MaxPayloadExceeded => Error::TooLarge {
+                    bytes: serde_json::to_vec(event).map(|v| v.len()).unwrap_or(0),
+                    limit: self.max_event_bytes(),
+                },
+                _ => Error::nats("publishing an event", e),
+            }
+        })
+    }
+}

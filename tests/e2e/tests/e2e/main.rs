@@ -1,0 +1,5 @@
+//! End to end: the `planexec` binary with the Larry simulator, as a user runs them.
+
+mod parallel;
+mod prospecting;
+mod support;
