@@ -1,7 +1,7 @@
 //! `planexec`: runs PlanExe plans with agents.
 //!
 //! A thin shell over the library crates: `up` (everything in one process), `coordinator` and
-//! `gateway` (one role each, for scale-out), `migrate`, `plan import`, `agent run`, `exec`.
+//! `gateway` (one role each, for scale-out), `migrate`, `plan import`, `agent run`, `exec`, `loadgen`.
 //! Settings come from flags, the environment and `.env` (see `.env.developer-example`).
 
 mod client;
@@ -44,6 +44,8 @@ enum Command {
     /// Create, inspect and control executions.
     #[command(subcommand)]
     Exec(cmd::exec::Command),
+    /// Measure a running planexec (and, with --baseline, its PostgreSQL and JetStream).
+    Loadgen(cmd::loadgen::Args),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
             Command::Plan(command) => cmd::plan::run(command).await,
             Command::Agent(command) => cmd::agent::run(command).await,
             Command::Exec(command) => cmd::exec::run(command).await,
+            Command::Loadgen(args) => cmd::loadgen::run(args).await,
         }
     });
     match result {

@@ -74,10 +74,15 @@ impl Received {
             .map_err(|e| Error::nats("acknowledging a task", e))
     }
 
-    /// Hands it back, to be delivered again after a delay that grows with each return.
+    /// Hands it back, to be delivered again after a short delay that grows with each return
+    /// (100 ms a time, at most a second): a busy agent looks again soon, so the tasks queued for
+    /// it wait for a free slot, not for a long back-off.
     pub async fn decline(&self, max_delay: Duration) {
         let returns = self.raw.info().map(|i| i.delivered.max(1)).unwrap_or(1);
-        let delay = Duration::from_secs(u64::try_from(returns).unwrap_or(1)).min(max_delay);
+        let delay =
+            Duration::from_millis(100u64.saturating_mul(u64::try_from(returns).unwrap_or(1)))
+                .min(Duration::from_secs(1))
+                .min(max_delay);
         if let Err(e) = self.raw.ack_with(AckKind::Nak(Some(delay))).await {
             tracing::debug!(error = %e, "could not hand a task back; it returns after the ack wait");
         }

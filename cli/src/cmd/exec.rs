@@ -1,6 +1,6 @@
 //! `planexec exec`: create, inspect, pause, resume, cancel and watch executions.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use planexec_schemas::api::{
     CreateExecutionRequest, EventList, ExecutionList, UpdateExecutionRequest,
 };
 use planexec_schemas::event::{EventSource, ExecutionEvent};
-use planexec_schemas::execution::{Execution, ExecutionStatus, RoutingPolicy};
+use planexec_schemas::execution::{Execution, ExecutionStatus, ExecutionTask, RoutingPolicy};
 
 use crate::client::ApiClient;
 use crate::settings::ClientArgs;
@@ -196,25 +196,41 @@ fn print_status(e: &Execution) {
     }
 }
 
-fn describe(event: &ExecutionEvent) -> String {
+/// WBS number and title of every task and subtask of an execution, by id.
+async fn task_names(api: &ApiClient, id: Id) -> anyhow::Result<HashMap<Id, String>> {
+    let tasks: Vec<ExecutionTask> = api.get(&format!("/api/executions/{id}/tasks")).await?;
+    let mut names = HashMap::new();
+    for task in tasks {
+        for sub in &task.subtasks {
+            names.insert(sub.id, format!("{} {}", sub.wbs, sub.title));
+        }
+        names.insert(task.id, format!("{} {}", task.wbs, task.title));
+    }
+    Ok(names)
+}
+
+fn describe(event: &ExecutionEvent, names: &HashMap<Id, String>) -> String {
     let who = match event.source {
         EventSource::Agent => "agent",
         EventSource::Coordinator => "coordinator",
     };
     let mut line = format!(
-        "{} {:<11} {}",
+        "{} {:<11} {:<24}",
         event.timestamp.format("%H:%M:%S%.3f"),
         who,
         event.event_type.as_str()
     );
-    if let Some(attempt) = event.attempt {
-        line.push_str(&format!(" #{attempt}"));
+    if let Some(task) = event.task_id {
+        line.push_str(names.get(&task).map_or("", String::as_str));
+    }
+    if let Some(attempt) = event.attempt.filter(|a| *a > 1) {
+        line.push_str(&format!(" (attempt {attempt})"));
     }
     if let Some(reason) = &event.reason {
         line.push_str(&format!(" rejected: {reason}"));
     }
     if let Some(to) = event.output.get("to").and_then(|v| v.as_str()) {
-        line.push_str(&format!(" → {to}"));
+        line.push_str(&format!("→ {to}"));
     }
     line
 }
@@ -233,6 +249,7 @@ pub async fn watch(api: &ApiClient, id: Id) -> anyhow::Result<Execution> {
     );
     let mut seen: HashSet<Id> = HashSet::new();
     let mut last_status = None;
+    let mut names = HashMap::new();
     loop {
         let execution: Execution = api.get(&format!("/api/executions/{id}")).await?;
         let events: EventList = api
@@ -240,11 +257,18 @@ pub async fn watch(api: &ApiClient, id: Id) -> anyhow::Result<Execution> {
                 "/api/executions/{id}/events?limit=20&disposition=all"
             ))
             .await?;
+        if events
+            .events
+            .iter()
+            .any(|e| e.task_id.is_some_and(|t| !names.contains_key(&t)))
+        {
+            names = task_names(api, id).await.unwrap_or(names);
+        }
         for event in events.events.iter().rev().filter(|e| seen.insert(e.id)) {
             if terminal {
-                bar.println(describe(event));
+                bar.println(describe(event, &names));
             } else {
-                println!("{}", describe(event));
+                println!("{}", describe(event, &names));
             }
         }
         bar.set_length(u64::from(execution.leaves_total.max(1)));

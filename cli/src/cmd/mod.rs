@@ -5,6 +5,7 @@ pub mod coordinator;
 pub mod demo;
 pub mod exec;
 pub mod gateway;
+pub mod loadgen;
 pub mod migrate;
 pub mod plan;
 pub mod up;
