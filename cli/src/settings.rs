@@ -92,6 +92,9 @@ pub struct ExecutionArgs {
     /// Most events applied in one transaction.
     #[arg(long, env = "PLANEXE_BATCH_SIZE", default_value_t = 256)]
     pub batch_size: usize,
+    /// Workers applying events at once (each owns a share of the executions).
+    #[arg(long, env = "PLANEXE_INGEST_WORKERS", default_value_t = 4)]
+    pub ingest_workers: usize,
 }
 
 impl ExecutionArgs {
@@ -126,6 +129,7 @@ impl ExecutionArgs {
             queue_timeout: Duration::from_secs(self.queue_timeout_seconds),
             agent_offline_after: Duration::from_secs(self.agent_offline_after_seconds),
             batch_size: self.batch_size,
+            ingest_workers: self.ingest_workers.max(1),
             ..planexec_coordinator::Options::default()
         })
     }

@@ -251,6 +251,14 @@ async fn update_execution_status(
     engine: &Engine,
     c: UpdateExecutionStatus,
 ) -> Result<Execution, CommandError> {
+    // Commands may come straight over NATS: check them as the gateway does.
+    let request = planexec_schemas::api::UpdateExecutionRequest {
+        status: c.status,
+        reason: c.reason.clone(),
+    };
+    request
+        .validate()
+        .map_err(|errors| CommandError::Invalid { errors })?;
     let input = match c.status {
         ExecutionStatus::Paused => Input::Pause,
         ExecutionStatus::Running => Input::Resume,

@@ -19,8 +19,34 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Engine, Item, LockMode, Outcome, Work};
 
-/// Pulls and applies events until `shutdown`; a batch in progress is finished first.
+/// Pulls and applies events until `shutdown`; batches in progress are finished first.
+///
+/// Messages are shared out by execution between `ingest_workers` workers, each applying its own
+/// batches in stream order: one execution's events stay in order, and transactions of different
+/// executions overlap (one transaction at a time leaves the database idle between round trips).
 pub async fn run(engine: Engine, consumer: PullConsumer, shutdown: CancellationToken) {
+    let batch = engine.options().batch_size.max(1);
+    let workers = engine.options().ingest_workers.max(1);
+    let mut lanes = Vec::with_capacity(workers);
+    let tracker = tokio_util::task::TaskTracker::new();
+    for _ in 0..workers {
+        let (sender, receiver) = tokio::sync::mpsc::channel::<Message>(batch * 2);
+        tracker.spawn(work(engine.clone(), receiver, batch));
+        lanes.push(sender);
+    }
+    tracker.close();
+    pull(&engine, &consumer, &lanes, &shutdown).await;
+    drop(lanes);
+    tracker.wait().await;
+}
+
+/// Reads the consumer and hands each message to its execution's lane.
+async fn pull(
+    engine: &Engine,
+    consumer: &PullConsumer,
+    lanes: &[tokio::sync::mpsc::Sender<Message>],
+    shutdown: &CancellationToken,
+) {
     let batch = engine.options().batch_size.max(1);
     while !shutdown.is_cancelled() {
         let messages = consumer
@@ -30,7 +56,7 @@ pub async fn run(engine: Engine, consumer: PullConsumer, shutdown: CancellationT
             .heartbeat(Duration::from_secs(10))
             .messages()
             .await;
-        let messages = match messages {
+        let mut messages = match messages {
             Ok(messages) => messages,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot pull events; retrying in a second");
@@ -40,22 +66,47 @@ pub async fn run(engine: Engine, consumer: PullConsumer, shutdown: CancellationT
                 }
             }
         };
-        let mut chunks = messages.ready_chunks(batch);
         loop {
-            let chunk = tokio::select! {
+            let message = tokio::select! {
                 _ = shutdown.cancelled() => return,
-                chunk = chunks.next() => chunk,
+                message = messages.next() => message,
             };
-            let Some(chunk) = chunk else { break };
-            let mut good = Vec::with_capacity(chunk.len());
-            for message in chunk {
-                match message {
-                    Ok(message) => good.push(message),
-                    Err(e) => tracing::debug!(error = %e, "event stream hiccup"),
+            match message {
+                None => break,
+                Some(Ok(message)) => {
+                    let lane = lane_of(engine, &message.subject, lanes.len());
+                    if lanes[lane].send(message).await.is_err() {
+                        return;
+                    }
                 }
+                Some(Err(e)) => tracing::debug!(error = %e, "event stream hiccup"),
             }
-            apply(&engine, good).await;
         }
+    }
+}
+
+/// The lane of a message: by its execution, so that one execution's events stay in order.
+fn lane_of(engine: &Engine, subject: &str, lanes: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    match engine.options().namespace.parse_events_subject(subject) {
+        Some((_, execution)) => execution.hash(&mut hasher),
+        None => subject.hash(&mut hasher),
+    }
+    usize::try_from(hasher.finish() % lanes as u64).unwrap_or(0)
+}
+
+/// Applies a lane's messages, taking whatever is waiting (up to `batch`) together.
+async fn work(engine: Engine, mut lane: tokio::sync::mpsc::Receiver<Message>, batch: usize) {
+    while let Some(first) = lane.recv().await {
+        let mut messages = vec![first];
+        while messages.len() < batch {
+            match lane.try_recv() {
+                Ok(message) => messages.push(message),
+                Err(_) => break,
+            }
+        }
+        apply(&engine, messages).await;
     }
 }
 

@@ -24,6 +24,8 @@ pub struct Options {
     pub agent_offline_after: Duration,
     /// Most events applied in one transaction.
     pub batch_size: usize,
+    /// Workers applying events at once, each for its own share of the executions.
+    pub ingest_workers: usize,
     /// Redelivery delay of an event the coordinator did not acknowledge.
     pub ack_wait: Duration,
     /// Most events handed to the coordinators but not yet acknowledged.
@@ -47,6 +49,7 @@ impl Default for Options {
             publish_grace: Duration::from_secs(5),
             agent_offline_after: Duration::from_secs(60),
             batch_size: 256,
+            ingest_workers: 4,
             ack_wait: Duration::from_secs(30),
             max_ack_pending: 4096,
             scheduler_interval: Duration::from_millis(250),

@@ -1,6 +1,8 @@
 //! Extractors that answer bad input with problem+json: malformed JSON is a 400, JSON of the
 //! wrong shape (missing field, wrong type, unknown field or enum value, bad UUID) a 422 naming
 //! the field, a path that is not an id a 400. Nothing a client sends makes the server panic.
+//! A NUL character (`%00`) in a path or query is refused here, as validation refuses it in
+//! bodies: PostgreSQL cannot store it, so it would otherwise surface as a 500.
 
 use aide::OperationInput;
 use aide::generate::GenContext;
@@ -85,6 +87,11 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.path().contains("%00") {
+            return Err(ApiError::BadRequest(
+                "bad path parameter: a path must not contain the NUL character (%00)".into(),
+            ));
+        }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Self(value)),
             Err(PathRejection::FailedToDeserializePathParams(e)) => Err(ApiError::BadRequest(
@@ -113,6 +120,12 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.query().is_some_and(|q| q.contains("%00")) {
+            return Err(ApiError::field(
+                "query",
+                "must not contain the NUL character (%00)",
+            ));
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(Self(value)),
             Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::Validation(

@@ -19,10 +19,19 @@ use crate::{Id, Timestamp};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterAgentRequest {
+    /// 1 to 200 characters, not only spaces.
+    #[schemars(length(min = 1, max = 200))]
     pub name: String,
+    /// Free text up to 64 characters; `assistant` when absent.
     #[serde(default = "default_role")]
+    #[schemars(length(max = 64))]
     pub role: String,
-    /// At least one, e.g. `["send_email", "make_phone_call"]`.
+    /// 1 to 64 distinct capability names (lower snake case), e.g. `["send_email", "make_phone_call"]`.
+    #[schemars(
+        length(min = 1, max = 64),
+        inner(regex(pattern = r"^[a-z][a-z0-9_]{0,63}$")),
+        extend("uniqueItems" = true)
+    )]
     pub capabilities: Vec<String>,
 }
 
@@ -50,8 +59,9 @@ pub struct AgentList {
 pub struct CreateExecutionRequest {
     pub plan_id: Id,
     pub agent_id: Id,
-    /// How many leaves may be in flight at once (default 1: strict WBS order).
+    /// How many leaves may be in flight at once, 1 to 64 (default 1: strict WBS order).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 64))]
     pub max_parallel: Option<u32>,
     /// `agent` (default) or `any_capable`.
     #[serde(default)]
@@ -62,8 +72,12 @@ pub struct CreateExecutionRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateExecutionRequest {
+    /// `PAUSED`, `RUNNING` or `CANCELLED`; from where the execution is now (else a 409).
+    #[schemars(extend("enum" = ["PAUSED", "RUNNING", "CANCELLED"]))]
     pub status: ExecutionStatus,
+    /// Why (kept with a cancellation), up to 20000 characters.
     #[serde(default)]
+    #[schemars(length(max = 20000))]
     pub reason: Option<String>,
 }
 
@@ -105,10 +119,14 @@ pub struct ReportEventRequest {
     #[serde(default)]
     pub event_id: Option<Id>,
     pub task_id: Id,
+    /// The assignment's attempt (from 1).
+    #[schemars(range(min = 1))]
     pub attempt: u32,
     #[serde(default)]
     pub timestamp: Option<Timestamp>,
+    /// An agent-defined label, up to 64 characters.
     #[serde(default)]
+    #[schemars(length(max = 64))]
     pub status: Option<String>,
     #[serde(flatten)]
     pub body: AgentEventBody,
@@ -147,17 +165,23 @@ pub struct PlanList {
     pub next_cursor: Option<String>,
 }
 
-/// `PUT /api/plans/{id}/tasks/{task}`: an operator's correction of one leaf.
+/// `PUT /api/plans/{id}/tasks/{task}`: an operator's correction of one leaf (at least one field).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1))]
 pub struct UpdatePlanTaskRequest {
     #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_]{0,63}$"))]
     pub capability: Option<String>,
     #[serde(default)]
     pub params: Option<Value>,
+    /// 1 second to one week.
     #[serde(default)]
+    #[schemars(range(min = 1, max = 604800))]
     pub timeout_seconds: Option<u32>,
+    /// 1 to 20.
     #[serde(default)]
+    #[schemars(range(min = 1, max = 20))]
     pub max_attempts: Option<u32>,
 }
 

@@ -22,11 +22,13 @@ pub struct AgentEvent {
     /// The leaf (subtask, or task without subtasks) the event is about.
     pub task_id: Id,
     /// The attempt named in the assignment; an older attempt's events are rejected.
+    #[schemars(range(min = 1))]
     pub attempt: u32,
     /// When it happened, by the agent's clock.
     pub timestamp: Timestamp,
     /// Optional agent-defined label of what it is doing ("dialing", "waiting for reply").
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
     pub status: Option<String>,
     #[serde(flatten)]
     pub body: AgentEventBody,
@@ -40,8 +42,10 @@ pub enum AgentEventBody {
     TaskStarted {},
     /// Partial progress; `progress` is a percentage of this task, 0..100.
     TaskProgress {
+        #[schemars(range(min = 0, max = 100))]
         progress: f64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(length(max = 20000))]
         message: Option<String>,
     },
     /// The task is done; `output` is its result.
@@ -51,21 +55,28 @@ pub enum AgentEventBody {
     },
     /// The attempt failed. `retryable: false` means retrying cannot help (give up).
     TaskFailed {
+        #[schemars(length(min = 1, max = 20000))]
         error: String,
         #[serde(default = "default_true")]
         retryable: bool,
-        /// The agent's wish for the back-off before the next attempt.
+        /// The agent's wish for the back-off before the next attempt (at most a week).
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 0, max = 604800))]
         retry_after_seconds: Option<f64>,
     },
     /// The agent hands the task back unfinished (graceful shutdown); it is dispatched again
     /// without counting as a failure.
     TaskReleased {
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(length(max = 20000))]
         reason: Option<String>,
     },
     /// A log line about the task.
-    Log { level: LogLevel, message: String },
+    Log {
+        level: LogLevel,
+        #[schemars(length(min = 1, max = 20000))]
+        message: String,
+    },
 }
 
 fn default_true() -> bool {

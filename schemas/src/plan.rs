@@ -286,11 +286,14 @@ pub struct ReviewItem {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanDocument {
+    #[schemars(length(min = 1, max = 200))]
     pub title: String,
     #[serde(default)]
+    #[schemars(length(max = 20000))]
     pub description: String,
     #[serde(default)]
     pub source: PlanSource,
+    #[schemars(length(min = 1))]
     pub phases: Vec<DocumentPhase>,
 }
 
@@ -299,8 +302,10 @@ pub struct PlanDocument {
 pub struct DocumentPhase {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    #[schemars(length(min = 1, max = 200))]
     pub title: String,
     #[serde(default)]
+    #[schemars(length(max = 20000))]
     pub description: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_days: Option<DurationDays>,
@@ -313,10 +318,13 @@ pub struct DocumentTask {
     /// Unique in the document; dependencies name it. PlanExe imports use PlanExe's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    #[schemars(length(min = 1, max = 200))]
     pub title: String,
     #[serde(default)]
+    #[schemars(length(max = 20000))]
     pub description: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_]{0,63}$"))]
     pub capability: Option<String>,
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub params: Value,
@@ -326,9 +334,13 @@ pub struct DocumentTask {
     pub resources_needed: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<DocumentDependency>,
+    /// 1 second to one week.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 604800))]
     pub timeout_seconds: Option<u32>,
+    /// 1 to 20.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 20))]
     pub max_attempts: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subtasks: Vec<DocumentSubtask>,
@@ -340,6 +352,7 @@ pub struct DocumentDependency {
     /// The `key` of the task (or phase) this one waits for.
     pub key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 20000))]
     pub explanation: Option<String>,
 }
 
@@ -348,17 +361,24 @@ pub struct DocumentDependency {
 pub struct DocumentSubtask {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    #[schemars(length(min = 1, max = 200))]
     pub title: String,
     #[serde(default)]
+    #[schemars(length(max = 20000))]
     pub description: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_]{0,63}$"))]
     pub capability: Option<String>,
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub params: Value,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources_needed: Vec<String>,
+    /// 1 second to one week.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 604800))]
     pub timeout_seconds: Option<u32>,
+    /// 1 to 20.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 20))]
     pub max_attempts: Option<u32>,
 }

@@ -7,8 +7,13 @@ use std::collections::HashSet;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use chrono::Datelike;
+use serde_json::Value;
+
 use crate::agent::capability;
-use crate::api::{CreateExecutionRequest, RegisterAgentRequest, UpdatePlanTaskRequest};
+use crate::api::{
+    CreateExecutionRequest, RegisterAgentRequest, UpdateExecutionRequest, UpdatePlanTaskRequest,
+};
 use crate::event::{AgentEvent, AgentEventBody};
 use crate::plan::PlanDocument;
 
@@ -57,8 +62,51 @@ pub mod limits {
     pub const PLAN_LEAVES: usize = 10_000;
 }
 
+/// Why text may not hold NUL: PostgreSQL cannot store it in `text` or `jsonb`, so a NUL that got
+/// through would fail the transaction that records it (and every event batched with it).
+const NO_NUL: &str = "must not contain the NUL character (\\u0000)";
+
+/// Text without NUL characters.
+fn nul_free(errors: &mut Vec<FieldError>, field: &str, value: &str) {
+    if value.contains('\0') {
+        errors.push(FieldError::new(field, NO_NUL));
+    }
+}
+
+/// A JSON value whose strings and keys hold no NUL character; the first offender is named.
+fn nul_free_json(errors: &mut Vec<FieldError>, field: &str, value: &Value) {
+    match value {
+        Value::String(s) => nul_free(errors, field, s),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let before = errors.len();
+                nul_free_json(errors, &format!("{field}[{i}]"), item);
+                if errors.len() > before {
+                    return;
+                }
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                if key.contains('\0') {
+                    errors.push(FieldError::new(field, format!("keys {NO_NUL}")));
+                    return;
+                }
+                let before = errors.len();
+                nul_free_json(errors, &format!("{field}.{key}"), item);
+                if errors.len() > before {
+                    return;
+                }
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
 fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize, required: bool) {
-    if required && value.trim().is_empty() {
+    if value.contains('\0') {
+        errors.push(FieldError::new(field, NO_NUL));
+    } else if required && value.trim().is_empty() {
         errors.push(FieldError::new(field, "must not be empty"));
     } else if value.chars().count() > max {
         errors.push(FieldError::new(
@@ -129,10 +177,25 @@ impl Validate for CreateExecutionRequest {
     }
 }
 
+impl Validate for UpdateExecutionRequest {
+    fn check(&self, errors: &mut Vec<FieldError>) {
+        if let Some(reason) = &self.reason {
+            text(errors, "reason", reason, limits::TEXT, false);
+        }
+    }
+}
+
 impl Validate for AgentEvent {
     fn check(&self, errors: &mut Vec<FieldError>) {
         if self.attempt == 0 {
             errors.push(FieldError::new("attempt", "attempts are numbered from 1"));
+        }
+        // RFC 3339 years; chrono reads more (negative years), PostgreSQL stores less.
+        if !(0..=9999).contains(&self.timestamp.year()) {
+            errors.push(FieldError::new(
+                "timestamp",
+                "must be an RFC 3339 time between the years 0000 and 9999",
+            ));
         }
         if let Some(status) = &self.status {
             text(errors, "status", status, limits::LABEL, false);
@@ -170,9 +233,8 @@ impl Validate for AgentEvent {
             AgentEventBody::Log { message, .. } => {
                 text(errors, "message", message, limits::TEXT, true)
             }
-            AgentEventBody::TaskStarted {}
-            | AgentEventBody::TaskComplete { .. }
-            | AgentEventBody::TaskReleased { reason: None } => {}
+            AgentEventBody::TaskComplete { output } => nul_free_json(errors, "output", output),
+            AgentEventBody::TaskStarted {} | AgentEventBody::TaskReleased { reason: None } => {}
         }
     }
 }
@@ -181,6 +243,9 @@ impl Validate for UpdatePlanTaskRequest {
     fn check(&self, errors: &mut Vec<FieldError>) {
         if let Some(c) = &self.capability {
             capability_name(errors, "capability", c);
+        }
+        if let Some(params) = &self.params {
+            nul_free_json(errors, "params", params);
         }
         range_u32(
             errors,
@@ -219,18 +284,33 @@ impl Validate for PlanDocument {
             limits::TEXT,
             false,
         );
+        if let Some(reference) = &self.source.reference {
+            nul_free(errors, "source.reference", reference);
+        }
+        if let Some(id) = &self.source.planexe_project_id {
+            nul_free(errors, "source.planexe_project_id", id);
+        }
         if self.phases.is_empty() {
             errors.push(FieldError::new("phases", "a plan needs at least one phase"));
         }
         let mut keys = HashSet::new();
         let mut leaves = 0usize;
         let mut key = |errors: &mut Vec<FieldError>, field: String, k: &Option<String>| {
-            if let Some(k) = k
-                && !keys.insert(k.clone())
-            {
-                errors.push(FieldError::new(field, format!("key {k:?} is used twice")));
+            if let Some(k) = k {
+                nul_free(errors, &field, k);
+                if !keys.insert(k.clone()) {
+                    errors.push(FieldError::new(field, format!("key {k:?} is used twice")));
+                }
             }
         };
+        // What a leaf carries besides its title and description.
+        let payload =
+            |errors: &mut Vec<FieldError>, at: &str, params: &Value, resources: &[String]| {
+                nul_free_json(errors, &format!("{at}.params"), params);
+                for (r, resource) in resources.iter().enumerate() {
+                    nul_free(errors, &format!("{at}.resources_needed[{r}]"), resource);
+                }
+            };
         for (p, phase) in self.phases.iter().enumerate() {
             let at = format!("phases[{p}]");
             key(errors, format!("{at}.key"), &phase.key);
@@ -240,6 +320,13 @@ impl Validate for PlanDocument {
                 &phase.title,
                 limits::NAME,
                 true,
+            );
+            text(
+                errors,
+                &format!("{at}.description"),
+                &phase.description,
+                limits::TEXT,
+                false,
             );
             for (t, task) in phase.tasks.iter().enumerate() {
                 let at = format!("{at}.tasks[{t}]");
@@ -261,6 +348,7 @@ impl Validate for PlanDocument {
                 if let Some(c) = &task.capability {
                     capability_name(errors, &format!("{at}.capability"), c);
                 }
+                payload(errors, &at, &task.params, &task.resources_needed);
                 range_u32(
                     errors,
                     &format!("{at}.timeout_seconds"),
@@ -296,6 +384,7 @@ impl Validate for PlanDocument {
                     if let Some(c) = &sub.capability {
                         capability_name(errors, &format!("{at}.capability"), c);
                     }
+                    payload(errors, &at, &sub.params, &sub.resources_needed);
                     range_u32(
                         errors,
                         &format!("{at}.timeout_seconds"),
@@ -329,7 +418,21 @@ impl Validate for PlanDocument {
         for (p, phase) in self.phases.iter().enumerate() {
             for (t, task) in phase.tasks.iter().enumerate() {
                 for (d, dep) in task.depends_on.iter().enumerate() {
-                    if !keys.contains(&dep.key) {
+                    if let Some(explanation) = &dep.explanation {
+                        text(
+                            errors,
+                            &format!("phases[{p}].tasks[{t}].depends_on[{d}].explanation"),
+                            explanation,
+                            limits::TEXT,
+                            false,
+                        );
+                    }
+                    if dep.key.contains('\0') {
+                        errors.push(FieldError::new(
+                            format!("phases[{p}].tasks[{t}].depends_on[{d}].key"),
+                            NO_NUL,
+                        ));
+                    } else if !keys.contains(&dep.key) {
                         errors.push(FieldError::new(
                             format!("phases[{p}].tasks[{t}].depends_on[{d}].key"),
                             format!("no task or phase has key {:?}", dep.key),
@@ -359,6 +462,59 @@ mod tests {
             .validate()
             .expect_err("accepted an agent with no capability");
         assert_eq!(errors[0].field, "capabilities");
+    }
+
+    #[test]
+    fn nul_characters_are_refused_wherever_they_hide() {
+        let event = |body| AgentEvent {
+            event_id: crate::new_id(),
+            execution_id: crate::new_id(),
+            task_id: crate::new_id(),
+            attempt: 1,
+            timestamp: chrono::Utc::now(),
+            status: None,
+            body,
+        };
+        let fields = |errors: Vec<FieldError>| -> Vec<String> {
+            errors.into_iter().map(|e| e.field).collect()
+        };
+        let log = event(AgentEventBody::Log {
+            level: crate::event::LogLevel::Info,
+            message: "a\0b".into(),
+        });
+        assert_eq!(fields(log.validate().unwrap_err()), ["message"]);
+        let output = event(AgentEventBody::TaskComplete {
+            output: serde_json::json!({"rows": [{"name": "ok"}, {"name": "x\u{0}"}]}),
+        });
+        assert_eq!(
+            fields(output.validate().unwrap_err()),
+            ["output.rows[1].name"]
+        );
+        let key = event(AgentEventBody::TaskComplete {
+            output: serde_json::json!({"nested": {"k\u{0}": 1}}),
+        });
+        assert_eq!(fields(key.validate().unwrap_err()), ["output.nested"]);
+        assert_eq!(
+            fields(agent("lar\0ry", &["send_email"]).validate().unwrap_err()),
+            ["name"]
+        );
+    }
+
+    #[test]
+    fn event_times_outside_rfc_3339_years_are_refused() {
+        let at = |text: &str| AgentEvent {
+            event_id: crate::new_id(),
+            execution_id: crate::new_id(),
+            task_id: crate::new_id(),
+            attempt: 1,
+            timestamp: text.parse().expect("chrono reads it"),
+            status: None,
+            body: AgentEventBody::TaskStarted {},
+        };
+        assert!(at("0000-01-01T00:00:00Z").validate().is_ok());
+        assert!(at("9999-12-31T23:59:59Z").validate().is_ok());
+        let errors = at("-4714-01-01T00:00:00Z").validate().unwrap_err();
+        assert_eq!(errors[0].field, "timestamp");
     }
 
     #[test]

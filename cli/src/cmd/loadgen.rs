@@ -334,11 +334,11 @@ async fn baseline(args: &Args, nats_url: &str, namespace: &Namespace) -> anyhow:
     let start = Instant::now();
     let mut pending = futures::stream::FuturesUnordered::new();
     for _ in 0..messages {
-        if pending.len() >= 1000 {
-            if let Some(acked) = pending.next().await {
-                let acked: Result<_, async_nats::jetstream::context::PublishError> = acked;
-                acked.map_err(|e| anyhow::anyhow!("{e}"))?;
-            }
+        if pending.len() >= 1000
+            && let Some(acked) = pending.next().await
+        {
+            let acked: Result<_, async_nats::jetstream::context::PublishError> = acked;
+            acked.map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         let ack = js
             .publish(subject.clone(), payload.clone())

@@ -166,6 +166,16 @@ async fn malformed_messages_are_dead_lettered_while_the_stream_keeps_flowing() {
     let mut unknown = agent.event(&first, AgentEventBody::TaskStarted {});
     unknown.execution_id = new_id();
     agent.publish_as(agent.id, &unknown).await;
+    // Text PostgreSQL cannot store (a NUL) must not fail the whole batch again and again.
+    let mut unstorable = agent.event(
+        &first,
+        AgentEventBody::Log {
+            level: planexec_schemas::event::LogLevel::Info,
+            message: "before\u{0}after".into(),
+        },
+    );
+    unstorable.event_id = new_id();
+    agent.publish(&unstorable).await;
     let mut out_of_range = agent.event(
         &first,
         AgentEventBody::TaskProgress {
@@ -187,7 +197,7 @@ async fn malformed_messages_are_dead_lettered_while_the_stream_keeps_flowing() {
     let letters = planexec_store::events::dead_letters(&stack.pool, 10)
         .await
         .expect("dead letters");
-    assert_eq!(letters.len(), 5, "{letters:?}");
+    assert_eq!(letters.len(), 6, "{letters:?}");
     assert!(
         letters
             .iter()

@@ -138,6 +138,7 @@ struct ListQuery {
     /// `applied` (default), `rejected` or `all`.
     disposition: Option<DispositionFilter>,
     /// 1..1000, default 100.
+    #[schemars(range(min = 1, max = 1000))]
     limit: Option<u32>,
     /// Events to skip (newest first).
     offset: Option<u32>,

@@ -4,8 +4,7 @@ use aide::axum::ApiRouter;
 use aide::axum::routing::{get_with, post_with};
 use axum::Json;
 use axum::extract::State;
-use chrono::{TimeZone, Utc};
-use planexec_schemas::Id;
+use chrono::{Datelike, TimeZone, Utc};
 use planexec_schemas::api::{
     CreateExecutionRequest, ExecutionList, ReassignRequest, ResolveTaskRequest,
     UpdateExecutionRequest,
@@ -13,6 +12,7 @@ use planexec_schemas::api::{
 use planexec_schemas::command::{CreateExecution, Reassign, ResolveTask, UpdateExecutionStatus};
 use planexec_schemas::execution::{Execution, ExecutionStatus, ExecutionTask};
 use planexec_schemas::validate::Validate;
+use planexec_schemas::{Id, Timestamp};
 use planexec_store::executions::{Cursor, ListFilter};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -108,6 +108,7 @@ struct ListQuery {
     agent_id: Option<Id>,
     status: Option<ExecutionStatus>,
     /// 1..500, default 50.
+    #[schemars(range(min = 1, max = 500))]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -119,14 +120,22 @@ fn encode_cursor(cursor: Cursor) -> String {
 }
 
 fn decode_cursor(text: &str) -> Result<Cursor, ApiError> {
+    let (created_at, id) = decode_time_cursor(text)?;
+    Ok(Cursor { created_at, id })
+}
+
+/// Reads a `<created_at micros>.<id>` cursor. A time outside the years 1..=9999 is refused: no
+/// page ever ends there, and PostgreSQL cannot compare with times beyond its range.
+pub(crate) fn decode_time_cursor(text: &str) -> Result<(Timestamp, Id), ApiError> {
     let bad = || ApiError::field("cursor", "not a cursor returned by this API");
     let (micros, id) = text.split_once('.').ok_or_else(bad)?;
     let micros: i64 = micros.parse().map_err(|_| bad())?;
-    let created_at = Utc.timestamp_micros(micros).single().ok_or_else(bad)?;
-    Ok(Cursor {
-        created_at,
-        id: id.parse().map_err(|_| bad())?,
-    })
+    let at = Utc
+        .timestamp_micros(micros)
+        .single()
+        .filter(|at| (1..=9999).contains(&at.year()))
+        .ok_or_else(bad)?;
+    Ok((at, id.parse().map_err(|_| bad())?))
 }
 
 pub(crate) fn limit(requested: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
@@ -177,6 +186,7 @@ async fn update(
     ApiPath(path): ApiPath<ExecutionPath>,
     ApiJson(request): ApiJson<UpdateExecutionRequest>,
 ) -> Result<Json<Execution>, ApiError> {
+    request.validate().map_err(ApiError::Validation)?;
     let command = UpdateExecutionStatus {
         execution_id: path.execution_id,
         status: request.status,

@@ -22,6 +22,7 @@ pub fn routes() -> ApiRouter<AppState> {
             get_with(readyz, |op| {
                 op.tag("health")
                     .description("PostgreSQL and NATS are reachable (503 otherwise).")
+                    .response::<200, Json<Readiness>>()
                     .response::<503, Json<Readiness>>()
             }),
         )

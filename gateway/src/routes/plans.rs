@@ -8,7 +8,6 @@ use aide::openapi::{MediaType, Operation, ReferenceOr, RequestBody, SchemaObject
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::header::CONTENT_TYPE;
-use chrono::{TimeZone, Utc};
 use indexmap::IndexMap;
 use planexec_decompose::{Decomposition, ImportOptions};
 use planexec_schemas::Id;
@@ -24,7 +23,7 @@ use crate::docs;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::responses::Created;
-use crate::routes::executions::limit;
+use crate::routes::executions::{decode_time_cursor, limit};
 use crate::state::AppState;
 
 pub fn routes(upload_limit: usize) -> ApiRouter<AppState> {
@@ -78,7 +77,8 @@ pub fn routes(upload_limit: usize) -> ApiRouter<AppState> {
 #[derive(Debug)]
 pub enum Upload {
     Zip {
-        name: String,
+        /// The multipart file's own name, when it has one.
+        name: Option<String>,
         bytes: axum::body::Bytes,
     },
     Document(PlanDocument),
@@ -94,11 +94,6 @@ impl FromRequest<AppState> for Upload {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_ascii_lowercase();
-        let name_from_query = req
-            .uri()
-            .query()
-            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("name=")))
-            .map(str::to_owned);
         if content_type.starts_with("application/json") {
             let ApiJson(document) = ApiJson::<PlanDocument>::from_request(req, state).await?;
             return Ok(Self::Document(document));
@@ -107,23 +102,18 @@ impl FromRequest<AppState> for Upload {
             let mut multipart = Multipart::from_request(req, state).await.map_err(|e| {
                 ApiError::BadRequest(format!("unreadable multipart body: {}", e.body_text()))
             })?;
-            while let Some(field) = multipart
+            // The first part is the file; anything after it is ignored.
+            if let Some(field) = multipart
                 .next_field()
                 .await
                 .map_err(|e| too_large_or_bad(e.status(), e.body_text()))?
             {
-                let name = field
-                    .file_name()
-                    .map(str::to_owned)
-                    .or_else(|| field.name().map(str::to_owned));
+                let name = field.file_name().map(str::to_owned);
                 let bytes = field
                     .bytes()
                     .await
                     .map_err(|e| too_large_or_bad(e.status(), e.body_text()))?;
-                return Ok(Self::Zip {
-                    name: name.unwrap_or_else(|| "upload.zip".into()),
-                    bytes,
-                });
+                return Ok(Self::Zip { name, bytes });
             }
             return Err(ApiError::field("file", "the multipart body holds no file"));
         }
@@ -134,10 +124,7 @@ impl FromRequest<AppState> for Upload {
             let bytes = axum::body::Bytes::from_request(req, state)
                 .await
                 .map_err(|e| too_large_or_bad(e.status(), e.body_text()))?;
-            return Ok(Self::Zip {
-                name: name_from_query.unwrap_or_else(|| "upload.zip".into()),
-                bytes,
-            });
+            return Ok(Self::Zip { name: None, bytes });
         }
         Err(ApiError::UnsupportedMediaType(format!(
             "send a PlanExe run as application/zip or multipart/form-data, or a plan document as application/json \
@@ -187,8 +174,7 @@ impl OperationInput for Upload {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ImportQuery {
-    /// The zip's file name, kept as the plan's source reference.
-    #[allow(dead_code)]
+    /// The zip's file name, kept as its source reference (a multipart file's own name wins).
     name: Option<String>,
     /// Refuse a run whose dependencies name unknown tasks instead of importing it for review.
     strict: Option<bool>,
@@ -202,6 +188,7 @@ async fn decompose(
 ) -> Result<Decomposition, ApiError> {
     tokio::task::spawn_blocking(move || match upload {
         Upload::Zip { name, bytes } => {
+            let name = name.unwrap_or_else(|| "upload.zip".into());
             planexec_decompose::decompose_zip_with(&name, &bytes, &options)
         }
         Upload::Document(mut document) => {
@@ -220,8 +207,13 @@ async fn import(
     State(state): State<AppState>,
     _: Operator,
     ApiQuery(query): ApiQuery<ImportQuery>,
-    upload: Upload,
+    mut upload: Upload,
 ) -> Result<Created<ImportSummary>, ApiError> {
+    if let Upload::Zip { name, .. } = &mut upload
+        && name.is_none()
+    {
+        *name = query.name;
+    }
     let options = ImportOptions {
         strict: query.strict.unwrap_or(false),
     };
@@ -236,6 +228,7 @@ async fn import(
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     /// 1..200, default 50.
+    #[schemars(range(min = 1, max = 200))]
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -246,18 +239,11 @@ async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<PlanList>, ApiError> {
     let limit = limit(query.limit, 50, 200)?;
-    let bad = || ApiError::field("cursor", "not a cursor returned by this API");
-    let cursor = match query.cursor.as_deref() {
-        None => None,
-        Some(text) => {
-            let (micros, id) = text.split_once('.').ok_or_else(bad)?;
-            let at = Utc
-                .timestamp_micros(micros.parse().map_err(|_| bad())?)
-                .single()
-                .ok_or_else(bad)?;
-            Some((at, id.parse::<Id>().map_err(|_| bad())?))
-        }
-    };
+    let cursor = query
+        .cursor
+        .as_deref()
+        .map(decode_time_cursor)
+        .transpose()?;
     let (plans, next) = planexec_store::plans::list(state.pool(), limit, cursor).await?;
     Ok(Json(PlanList {
         plans,

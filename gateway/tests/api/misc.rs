@@ -37,6 +37,83 @@ async fn health_readiness_and_openapi_are_served() {
         document["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
+    let readiness = &document["paths"]["/readyz"]["get"]["responses"];
+    assert!(readiness.get("200").is_some() && readiness.get("503").is_some());
+}
+
+#[tokio::test]
+async fn values_postgresql_cannot_store_are_refused_before_they_reach_the_database() {
+    let api = Api::start().await;
+    let larry = api.register("larry", &["send_email"]).await;
+    let plan = api.plan(&[0, 0]).await;
+    let execution = api.execution(plan, larry.agent.id).await;
+
+    let problem = api
+        .op_post(
+            "/api/agents",
+            json!({"name": "lar\u{0}ry", "capabilities": ["send_email"]}),
+        )
+        .await
+        .expect_problem(422, "validation");
+    assert_eq!(problem.errors.expect("errors")[0].field, "name");
+    api.call(
+        Method::PATCH,
+        &format!("/api/executions/{execution}"),
+        Some(OPERATOR),
+        Some(json!({"status": "CANCELLED", "reason": "stop\u{0}now"})),
+    )
+    .await
+    .expect_problem(422, "validation");
+    let task = api.work(&larry).await;
+    let problem = api
+        .report(
+            &larry,
+            &task,
+            json!({"event_type": "task_complete", "output": {"rows": ["ok", "x\u{0}"]}}),
+        )
+        .await
+        .expect_problem(422, "validation");
+    assert_eq!(problem.errors.expect("errors")[0].field, "output.rows[1]");
+    let problem = api
+        .report(
+            &larry,
+            &task,
+            json!({"event_type": "task_started", "timestamp": "-4714-01-01T00:00:00Z"}),
+        )
+        .await
+        .expect_problem(422, "validation");
+    assert_eq!(problem.errors.expect("errors")[0].field, "timestamp");
+    api.call(
+        Method::PUT,
+        &format!("/api/plans/{plan}/tasks/1.%00"),
+        Some(OPERATOR),
+        Some(json!({"capability": "send_email"})),
+    )
+    .await
+    .expect_problem(400, "bad-request");
+    api.op_get("/api/plans?cursor=%00")
+        .await
+        .expect_problem(422, "validation");
+    // Nothing was half-stored: the refused cancellation left the execution running.
+    assert_eq!(
+        api.op_get(&format!("/api/executions/{execution}"))
+            .await
+            .expect(200)["status"],
+        "RUNNING"
+    );
+}
+
+#[tokio::test]
+async fn a_cursor_outside_of_time_is_a_validation_problem() {
+    let api = Api::start().await;
+    let id = planexec_schemas::new_id();
+    for path in ["/api/executions", "/api/plans"] {
+        for micros in ["-8000000000000000000", "8000000000000000000"] {
+            api.op_get(&format!("{path}?cursor={micros}.{id}"))
+                .await
+                .expect_problem(422, "validation");
+        }
+    }
 }
 
 #[tokio::test]

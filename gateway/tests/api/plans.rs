@@ -21,7 +21,7 @@ async fn a_planexe_zip_imports_and_reads_back_as_a_tree_that_needs_review() {
     let summary: ImportSummary = api
         .raw(
             Method::POST,
-            "/api/plans?name=tea.zip",
+            "/api/plans?name=tea%20eshop.zip",
             Some(OPERATOR),
             "application/zip",
             zip,
@@ -39,6 +39,7 @@ async fn a_planexe_zip_imports_and_reads_back_as_a_tree_that_needs_review() {
         (5, 25, 122, 20, 30)
     );
     assert!(summary.needs_review && summary.confidence < 0.7);
+    assert_eq!(summary.source.reference.as_deref(), Some("tea eshop.zip"));
     let id = summary.id.expect("stored");
     let plan: Plan = api.op_get(&format!("/api/plans/{id}")).await.parse(200);
     assert_eq!(plan.status, PlanStatus::NeedsReview);

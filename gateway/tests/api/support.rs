@@ -15,6 +15,9 @@ use tokio_util::sync::CancellationToken;
 pub const OPERATOR: &str = "operator-token-for-tests-0123456789";
 
 pub struct Api {
+    /// Held for its `Drop`, which removes the test's database and streams; open for tests that
+    /// need its namespace or URLs.
+    #[allow(dead_code)]
     pub env: TestEnv,
     pub pool: sqlx::PgPool,
     pub base: String,
