@@ -93,7 +93,7 @@ pub struct ExecutionArgs {
     #[arg(long, env = "PLANEXE_BATCH_SIZE", default_value_t = 256)]
     pub batch_size: usize,
     /// Workers applying events at once (each owns a share of the executions).
-    #[arg(long, env = "PLANEXE_INGEST_WORKERS", default_value_t = 4)]
+    #[arg(long, env = "PLANEXE_INGEST_WORKERS", default_value_t = 8)]
     pub ingest_workers: usize,
 }
 

@@ -49,7 +49,7 @@ impl Default for Options {
             publish_grace: Duration::from_secs(5),
             agent_offline_after: Duration::from_secs(60),
             batch_size: 256,
-            ingest_workers: 4,
+            ingest_workers: 8,
             ack_wait: Duration::from_secs(30),
             max_ack_pending: 4096,
             scheduler_interval: Duration::from_millis(250),

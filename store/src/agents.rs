@@ -110,7 +110,9 @@ pub async fn directory(db: impl PgExecutor<'_>) -> Result<Vec<(Id, bool, Vec<Str
 }
 
 /// Flushes the newest sign of life of each agent; returns the agents that were offline and
-/// are online again.
+/// are online again. The rows are locked FOR NO KEY UPDATE: every dispatch takes KEY SHARE on
+/// its agent's row (the foreign key of `assigned_agent_id`), and a FOR UPDATE here would stall
+/// every transaction queued behind the flush.
 pub async fn record_signs_of_life(
     pool: &PgPool,
     seen: &[(Id, Timestamp)],
@@ -121,7 +123,7 @@ pub async fn record_signs_of_life(
     let (ids, times): (Vec<Id>, Vec<Timestamp>) = seen.iter().copied().unzip();
     let back: Vec<Option<Id>> = sqlx::query_scalar(
         "WITH seen AS (SELECT * FROM UNNEST($1::uuid[], $2::timestamptz[]) AS s(id, at)),
-              before AS (SELECT a.id, a.status FROM agents a JOIN seen USING (id) FOR UPDATE OF a)
+              before AS (SELECT a.id, a.status FROM agents a JOIN seen USING (id) FOR NO KEY UPDATE OF a)
          UPDATE agents a
             SET last_heartbeat = GREATEST(a.last_heartbeat, seen.at), status = 'online', updated_at = now()
            FROM seen, before

@@ -452,94 +452,64 @@ pub enum NodeOutput {
     },
 }
 
-/// Saves changed nodes and their outputs.
+/// Saves changed nodes and their outputs, one statement per table: a result or an error rides
+/// in the same UPDATE as the status change that produced it.
 pub async fn save_nodes(
     conn: &mut PgConnection,
     saves: &[NodeSave],
     outputs: &[NodeOutput],
 ) -> Result<(), Error> {
+    let mut results: HashMap<Id, &Value> = HashMap::new();
+    let mut errors: HashMap<Id, &str> = HashMap::new();
+    for output in outputs {
+        match output {
+            NodeOutput::Result { id, value, .. } => {
+                results.insert(*id, value);
+            }
+            NodeOutput::Error { id, message, .. } => {
+                errors.insert(*id, message);
+            }
+        }
+    }
     for (table, name) in [
         (NodeTable::Tasks, "execution_tasks"),
         (NodeTable::Subtasks, "execution_subtasks"),
     ] {
         let rows: Vec<&NodeSave> = saves.iter().filter(|s| s.table == table).collect();
-        if !rows.is_empty() {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE {name} t SET
-                    status = u.status, attempt = u.attempt, failures = u.failures,
-                    assigned_agent_id = u.agent, progress = u.progress, lease_deadline = u.lease_deadline,
-                    next_attempt_at = u.next_attempt_at, dispatched_at = u.dispatched_at,
-                    published_at = CASE WHEN u.redispatched THEN NULL ELSE t.published_at END,
-                    started_at = u.started_at, finished_at = u.finished_at
-                 FROM UNNEST($1::uuid[], $2::text[], $3::int4[], $4::int4[], $5::uuid[], $6::float8[],
-                             $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::bool[],
-                             $11::timestamptz[], $12::timestamptz[])
-                      AS u(id, status, attempt, failures, agent, progress, lease_deadline, next_attempt_at,
-                           dispatched_at, redispatched, started_at, finished_at)
-                 WHERE t.id = u.id"
-            )))
-            .bind(rows.iter().map(|s| s.id).collect::<Vec<_>>())
-            .bind(rows.iter().map(|s| s.status.as_str()).collect::<Vec<_>>())
-            .bind(rows.iter().map(|s| i32_of(s.attempt)).collect::<Vec<_>>())
-            .bind(rows.iter().map(|s| i32_of(s.failures)).collect::<Vec<_>>())
-            .bind(rows.iter().map(|s| s.assigned_agent_id).collect::<Vec<_>>())
-            .bind(rows.iter().map(|s| s.progress).collect::<Vec<_>>())
-            .bind(rows.iter().map(|s| s.lease_deadline).collect::<Vec<_>>())
-            .bind(rows.iter().map(|s| s.next_attempt_at).collect::<Vec<_>>())
-            .bind(rows.iter().map(|s| s.dispatched_at).collect::<Vec<_>>())
-            .bind(rows.iter().map(|s| s.redispatched).collect::<Vec<_>>())
-            .bind(rows.iter().map(|s| s.started_at).collect::<Vec<_>>())
-            .bind(rows.iter().map(|s| s.finished_at).collect::<Vec<_>>())
-            .execute(&mut *conn)
-            .await?;
+        if rows.is_empty() {
+            continue;
         }
-        let results: Vec<(Id, &Value)> = outputs
-            .iter()
-            .filter_map(|o| match o {
-                NodeOutput::Result {
-                    table: t,
-                    id,
-                    value,
-                } if *t == table => Some((*id, value)),
-                _ => None,
-            })
-            .collect();
-        if !results.is_empty() {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE {name} t SET result = u.result
-                   FROM UNNEST($1::uuid[], $2::jsonb[]) AS u(id, result) WHERE t.id = u.id"
-            )))
-            .bind(results.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-            .bind(
-                results
-                    .iter()
-                    .map(|(_, v)| (*v).clone())
-                    .collect::<Vec<Value>>(),
-            )
-            .execute(&mut *conn)
-            .await?;
-        }
-        let errors: Vec<(Id, &str)> = outputs
-            .iter()
-            .filter_map(|o| match o {
-                NodeOutput::Error {
-                    table: t,
-                    id,
-                    message,
-                } if *t == table => Some((*id, message.as_str())),
-                _ => None,
-            })
-            .collect();
-        if !errors.is_empty() {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE {name} t SET error = u.error
-                   FROM UNNEST($1::uuid[], $2::text[]) AS u(id, error) WHERE t.id = u.id"
-            )))
-            .bind(errors.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-            .bind(errors.iter().map(|(_, e)| *e).collect::<Vec<_>>())
-            .execute(&mut *conn)
-            .await?;
-        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {name} t SET
+                status = u.status, attempt = u.attempt, failures = u.failures,
+                assigned_agent_id = u.agent, progress = u.progress, lease_deadline = u.lease_deadline,
+                next_attempt_at = u.next_attempt_at, dispatched_at = u.dispatched_at,
+                published_at = CASE WHEN u.redispatched THEN NULL ELSE t.published_at END,
+                started_at = u.started_at, finished_at = u.finished_at,
+                result = COALESCE(u.result, t.result), error = COALESCE(u.error, t.error)
+             FROM UNNEST($1::uuid[], $2::text[], $3::int4[], $4::int4[], $5::uuid[], $6::float8[],
+                         $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::bool[],
+                         $11::timestamptz[], $12::timestamptz[], $13::jsonb[], $14::text[])
+                  AS u(id, status, attempt, failures, agent, progress, lease_deadline, next_attempt_at,
+                       dispatched_at, redispatched, started_at, finished_at, result, error)
+             WHERE t.id = u.id"
+        )))
+        .bind(rows.iter().map(|s| s.id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|s| s.status.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|s| i32_of(s.attempt)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|s| i32_of(s.failures)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|s| s.assigned_agent_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|s| s.progress).collect::<Vec<_>>())
+        .bind(rows.iter().map(|s| s.lease_deadline).collect::<Vec<_>>())
+        .bind(rows.iter().map(|s| s.next_attempt_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|s| s.dispatched_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|s| s.redispatched).collect::<Vec<_>>())
+        .bind(rows.iter().map(|s| s.started_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|s| s.finished_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|s| results.get(&s.id).map(|v| (*v).clone())).collect::<Vec<Option<Value>>>())
+        .bind(rows.iter().map(|s| errors.get(&s.id).copied()).collect::<Vec<Option<&str>>>())
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }

@@ -12,6 +12,7 @@
 //! Acknowledging a JetStream message or answering a command happens only after `run` returns,
 //! so nothing is acknowledged before its effect is committed.
 
+mod cache;
 mod history;
 mod outbox;
 mod state;
@@ -97,6 +98,8 @@ struct Inner {
     options: Options,
     directory: Directory,
     liveness: Liveness,
+    /// States of executions as last committed here, by version.
+    states: cache::StateCache,
 }
 
 struct Entry {
@@ -118,6 +121,7 @@ impl Engine {
                 options,
                 directory: Directory::default(),
                 liveness: Liveness::default(),
+                states: cache::StateCache::default(),
             }),
         }
     }
@@ -144,6 +148,10 @@ impl Engine {
 
     pub fn liveness(&self) -> &Liveness {
         &self.inner.liveness
+    }
+
+    pub(crate) fn states(&self) -> &cache::StateCache {
+        &self.inner.states
     }
 
     /// Applies `items` in order, in one transaction, and publishes their effects.
@@ -176,6 +184,7 @@ impl Engine {
             .map(|i| i.execution_id)
             .collect();
         let mut materialised_now = Vec::new();
+        let mut fresh: HashSet<Id> = HashSet::new();
         let mut startable: HashMap<Id, bool> = HashMap::new();
         for row in rows.iter().filter(|r| woken.contains(&r.id)) {
             if !matches!(
@@ -196,6 +205,7 @@ impl Engine {
                 if let Some((tasks, leaves)) =
                     executions::materialise(&mut tx, row.id, row.plan_id, defaults).await?
                 {
+                    fresh.insert(row.id);
                     materialised_now.push(history::coordinator_event(
                         row.id,
                         None,
@@ -207,10 +217,24 @@ impl Engine {
             }
         }
         let locked: Vec<Id> = rows.iter().map(|r| r.id).collect();
-        let mut nodes = executions::load_nodes(&mut tx, &locked).await?;
+        // Only executions changed elsewhere since this replica last saw them are loaded.
+        let mut cached: HashMap<Id, ExecutionState> = rows
+            .iter()
+            .filter(|r| !fresh.contains(&r.id))
+            .filter_map(|r| Some((r.id, self.inner.states.take(r.id, r.version)?)))
+            .collect();
+        let to_load: Vec<Id> = locked
+            .iter()
+            .filter(|id| !cached.contains_key(id))
+            .copied()
+            .collect();
+        let mut nodes = executions::load_nodes(&mut tx, &to_load).await?;
         let mut entries: HashMap<Id, Entry> = HashMap::with_capacity(rows.len());
         for row in rows {
-            let state = state::build(&row, &nodes.remove(&row.id).unwrap_or_default())?;
+            let state = match cached.remove(&row.id) {
+                Some(state) => state,
+                None => state::build(&row, &nodes.remove(&row.id).unwrap_or_default())?,
+            };
             entries.insert(
                 row.id,
                 Entry {
@@ -312,12 +336,12 @@ impl Engine {
         let mut execution_saves = Vec::new();
         let mut outputs = Vec::new();
         for entry in entries.values() {
-            node_saves.extend(state::node_saves(
-                &entry.before,
-                &entry.state,
-                &entry.effects.redispatched,
-            ));
-            if let Some(save) = state::execution_save(&entry.row, &entry.state, ctx.publish_grace) {
+            let saves = state::node_saves(&entry.before, &entry.state, &entry.effects.redispatched);
+            let tasks_changed = !saves.is_empty();
+            node_saves.extend(saves);
+            if let Some(save) =
+                state::execution_save(&entry.row, &entry.state, ctx.publish_grace, tasks_changed)
+            {
                 execution_saves.push(save);
             }
             for change in &entry.changes {
@@ -360,6 +384,10 @@ impl Engine {
             }
             dispatches.extend(entry.effects.dispatches);
             cancels.extend(entry.effects.cancels);
+            let version = versions
+                .get(&entry.state.id)
+                .map_or(entry.row.version, |(v, _)| *v);
+            self.inner.states.put(version, entry.state);
         }
         self.publish(dispatches, cancels, updates).await;
         Ok(results)

@@ -106,8 +106,20 @@ impl Engine {
                 })
                 .collect();
             crate::metrics::dispatched(confirmed.len());
-            if let Err(e) = executions::mark_published(self.pool(), &confirmed).await {
-                tracing::warn!(error = %e, "publications not confirmed in the database; they will be published again");
+            match executions::mark_published(self.pool(), &confirmed).await {
+                Ok(()) => {
+                    for d in chunk.iter().filter(|d| {
+                        confirmed
+                            .iter()
+                            .any(|c| c.1 == d.task_id && c.2 == d.attempt)
+                    }) {
+                        self.states()
+                            .confirm_published(d.execution_id, d.task_id, d.attempt);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "publications not confirmed in the database; they will be published again");
+                }
             }
         }
     }

@@ -122,10 +122,13 @@ pub fn node_saves(
 }
 
 /// The execution's row as `state` says it should be; `None` when nothing stored would change.
+/// When its tasks changed the row is saved anyway: every committed change bumps the version,
+/// which is what cached states are checked against.
 pub fn execution_save(
     row: &ExecutionRow,
     state: &ExecutionState,
     publish_grace: Duration,
+    tasks_changed: bool,
 ) -> Option<ExecutionSave> {
     let current = state.current.map(|i| {
         let spec = &state.nodes[i].spec;
@@ -160,7 +163,7 @@ pub fn execution_save(
         && row.next_wakeup_at == save.next_wakeup_at
         && row.started_at == save.started_at
         && row.finished_at == save.finished_at;
-    (!unchanged).then_some(save)
+    (!unchanged || tasks_changed).then_some(save)
 }
 
 /// When the scheduler must look again: at once for an execution not yet started, else the
