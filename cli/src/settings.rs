@@ -32,6 +32,22 @@ pub struct ConnectionArgs {
     pub nats_namespace: String,
 }
 
+/// How a server role stops.
+#[derive(Debug, Clone, Args)]
+pub struct ShutdownArgs {
+    /// Seconds to wait for the work in progress after SIGTERM or SIGINT (a second signal stops
+    /// at once). Keep it below the orchestrator's grace period (Kubernetes: 30 s). Cutting it
+    /// short loses nothing: what was not acknowledged is redelivered.
+    #[arg(long, env = "PLANEXE_SHUTDOWN_GRACE_SECONDS", default_value_t = 25)]
+    pub shutdown_grace_seconds: u64,
+}
+
+impl ShutdownArgs {
+    pub fn grace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.shutdown_grace_seconds)
+    }
+}
+
 /// The resolved connections of a process.
 #[derive(Debug, Clone)]
 pub struct Connections {

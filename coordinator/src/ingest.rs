@@ -31,7 +31,7 @@ pub async fn run(engine: Engine, consumer: PullConsumer, shutdown: CancellationT
     let tracker = tokio_util::task::TaskTracker::new();
     for _ in 0..workers {
         let (sender, receiver) = tokio::sync::mpsc::channel::<Message>(batch * 2);
-        tracker.spawn(work(engine.clone(), receiver, batch));
+        tracker.spawn(work(engine.clone(), receiver, batch, shutdown.clone()));
         lanes.push(sender);
     }
     tracker.close();
@@ -74,9 +74,15 @@ async fn pull(
             match message {
                 None => break,
                 Some(Ok(message)) => {
-                    let lane = lane_of(engine, &message.subject, lanes.len());
-                    if lanes[lane].send(message).await.is_err() {
-                        return;
+                    let lane = &lanes[lane_of(engine, &message.subject, lanes.len())];
+                    // A lane may be slow (the database is); stopping must not wait for it.
+                    let permit = tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        permit = lane.reserve() => permit,
+                    };
+                    match permit {
+                        Ok(permit) => permit.send(message),
+                        Err(_) => return,
                     }
                 }
                 Some(Err(e)) => tracing::debug!(error = %e, "event stream hiccup"),
@@ -97,8 +103,25 @@ fn lane_of(engine: &Engine, subject: &str, lanes: usize) -> usize {
 }
 
 /// Applies a lane's messages, taking whatever is waiting (up to `batch`) together.
-async fn work(engine: Engine, mut lane: tokio::sync::mpsc::Receiver<Message>, batch: usize) {
-    while let Some(first) = lane.recv().await {
+///
+/// On shutdown the batch in its transaction is finished; messages still waiting in the lane
+/// are handed back to JetStream (negatively acknowledged) for another replica, or for this one
+/// when it comes back.
+async fn work(
+    engine: Engine,
+    mut lane: tokio::sync::mpsc::Receiver<Message>,
+    batch: usize,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break,
+            first = lane.recv() => match first {
+                Some(first) => first,
+                None => return,
+            },
+        };
         let mut messages = vec![first];
         while messages.len() < batch {
             match lane.try_recv() {
@@ -107,6 +130,10 @@ async fn work(engine: Engine, mut lane: tokio::sync::mpsc::Receiver<Message>, ba
             }
         }
         apply(&engine, messages).await;
+    }
+    lane.close();
+    while let Ok(message) = lane.try_recv() {
+        let _ = message.ack_with(AckKind::Nak(None)).await;
     }
 }
 

@@ -1,6 +1,7 @@
 //! `planexec agent run --sim larry`: the Larry simulator, an agent built on the public SDK.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use planexec_schemas::Id;
 use planexec_schemas::subjects::Namespace;
@@ -101,7 +102,15 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         }
         SimIdentity::Existing { .. } => options,
     };
-    let report = planexec_sim::run(options, shutdown).await?;
+    // The SDK gives handlers their own grace (30 s unless set); this bound only catches a
+    // shutdown that hangs beyond it.
+    let grace = options.shutdown_grace.unwrap_or(Duration::from_secs(30)) + Duration::from_secs(15);
+    let report = shutdown
+        .bounded(
+            Box::pin(planexec_sim::run(options, shutdown.token.clone())),
+            grace,
+        )
+        .await??;
     tracing::info!(seed = report.seed, tasks = ?report.agent, lines = report.event_log_lines, "Larry stopped");
     Ok(())
 }

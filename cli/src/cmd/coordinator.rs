@@ -2,7 +2,7 @@
 
 use planexec_coordinator::Coordinator;
 
-use crate::settings::{ConnectionArgs, ExecutionArgs};
+use crate::settings::{ConnectionArgs, ExecutionArgs, ShutdownArgs};
 use crate::stack;
 
 /// Runs a coordinator replica: ingests events, answers commands, fires deadlines.
@@ -10,6 +10,8 @@ use crate::stack;
 pub struct Args {
     #[command(flatten)]
     pub connections: ConnectionArgs,
+    #[command(flatten)]
+    pub shutdown: ShutdownArgs,
     #[command(flatten)]
     pub execution: ExecutionArgs,
     /// Serve `/metrics` (Prometheus) and `/healthz` on this address (off when unset).
@@ -40,7 +42,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 axum::routing::get(move || std::future::ready(handle.render())),
             )
             .route("/healthz", axum::routing::get(|| std::future::ready("ok")));
-        let stop = shutdown.clone();
+        let stop = shutdown.token.clone();
         tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { stop.cancelled().await });
@@ -49,6 +51,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             }
         });
     }
-    coordinator.run(shutdown).await;
-    Ok(())
+    shutdown
+        .bounded(
+            coordinator.run(shutdown.token.clone()),
+            args.shutdown.grace(),
+        )
+        .await
 }

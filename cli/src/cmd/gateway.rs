@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 use planexec_gateway::AppState;
 
-use crate::settings::{ConnectionArgs, DataDirArgs, GatewayArgs};
+use crate::settings::{ConnectionArgs, DataDirArgs, GatewayArgs, ShutdownArgs};
 use crate::stack;
 
 /// Serves the HTTP API (the coordinators must be running for anything that changes state).
@@ -11,6 +11,8 @@ use crate::stack;
 pub struct Args {
     #[command(flatten)]
     pub connections: ConnectionArgs,
+    #[command(flatten)]
+    pub shutdown: ShutdownArgs,
     #[command(flatten)]
     pub gateway: GatewayArgs,
     #[command(flatten)]
@@ -37,11 +39,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.gateway.listen))?;
     println!("planexec gateway at http://{}", listener.local_addr()?);
-    planexec_gateway::serve(
+    let shutdown = super::shutdown_on_signal();
+    let served = planexec_gateway::serve(
         listener,
         AppState::new(pool, nats, options),
-        super::shutdown_on_signal(),
-    )
-    .await?;
+        shutdown.token.clone(),
+    );
+    shutdown.bounded(served, args.shutdown.grace()).await??;
     Ok(())
 }

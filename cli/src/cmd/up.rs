@@ -5,7 +5,9 @@ use planexec_coordinator::Coordinator;
 use planexec_gateway::AppState;
 use secrecy::ExposeSecret;
 
-use crate::settings::{ConnectionArgs, DataDirArgs, ExecutionArgs, GatewayArgs, redact};
+use crate::settings::{
+    ConnectionArgs, DataDirArgs, ExecutionArgs, GatewayArgs, ShutdownArgs, redact,
+};
 use crate::stack;
 
 /// Runs everything: connects to PostgreSQL and NATS (or starts private ones from PATH in the data
@@ -14,6 +16,8 @@ use crate::stack;
 pub struct Args {
     #[command(flatten)]
     pub connections: ConnectionArgs,
+    #[command(flatten)]
+    pub shutdown: ShutdownArgs,
     #[command(flatten)]
     pub data: DataDirArgs,
     #[command(flatten)]
@@ -83,22 +87,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let shutdown = super::shutdown_on_signal();
-    let coordinator = tokio::spawn(coordinator.run(shutdown.clone()));
+    let stop = shutdown.token.clone();
+    let coordinator = tokio::spawn(coordinator.run(stop.clone()));
     if args.demo {
-        tokio::spawn(super::demo::run(
-            url.clone(),
-            token.clone(),
-            shutdown.clone(),
-        ));
+        tokio::spawn(super::demo::run(url.clone(), token.clone(), stop.clone()));
     }
-    let served = planexec_gateway::serve(listener, state, shutdown.clone()).await;
-    shutdown.cancel();
-    coordinator
-        .await
-        .context("the coordinator stopped abnormally")?;
-    served.context("the gateway stopped abnormally")?;
+    let roles = async move {
+        let served = planexec_gateway::serve(listener, state, stop.clone()).await;
+        stop.cancel();
+        coordinator
+            .await
+            .context("the coordinator stopped abnormally")?;
+        served.context("the gateway stopped abnormally")
+    };
+    let stopped = shutdown.bounded(roles, args.shutdown.grace()).await;
+    // Private servers stop here, however the roles ended.
     drop(servers);
-    Ok(())
+    stopped?
 }
 
 fn private(yes: bool) -> &'static str {

@@ -2,4 +2,5 @@
 
 mod parallel;
 mod prospecting;
+mod shutdown;
 mod support;

@@ -65,6 +65,10 @@ impl Process {
         false
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().ok().flatten()
     }
@@ -93,6 +97,11 @@ pub struct Stack {
 
 impl Stack {
     pub async fn up() -> Self {
+        Self::up_with(&[]).await
+    }
+
+    /// `planexec up` with extra environment variables.
+    pub async fn up_with(extra: &[(&str, &str)]) -> Self {
         let env = TestEnv::start().await;
         let dir = tempfile::tempdir().expect("temp dir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -107,7 +116,8 @@ impl Stack {
             .arg(dir.path().join("data"))
             .envs(stack_env(&env))
             .env("PLANEXE_OPERATOR_TOKEN", OPERATOR)
-            .env("PLANEXE_LOG", "warn,planexec=info");
+            .env("PLANEXE_LOG", "warn,planexec=info")
+            .envs(extra.iter().copied());
         let up = Process::spawn(command, dir.path().join("up.log"));
         let mut stack = Self {
             env,

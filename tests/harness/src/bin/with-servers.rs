@@ -2,7 +2,8 @@
 //!
 //! When `DATABASE_URL` and `NATS_URL` are set they are used as they are; otherwise one private
 //! PostgreSQL and one nats-server are started from PATH for the whole run (much faster than one
-//! per test process) and stopped afterwards. The command's exit code is returned.
+//! per test process) and stopped afterwards. The command's exit code is returned. The private
+//! PostgreSQL runs without fsync unless `WITH_SERVERS_DURABLE=1`.
 
 use std::process::{Command, ExitCode};
 
@@ -61,7 +62,8 @@ fn start() -> Result<(PrivatePostgres, PrivateNats, tempfile::TempDir), String> 
     let postgres = PrivatePostgres::start(&PostgresOptions {
         data_dir: dir.path().join("pgdata"),
         port: None,
-        durable: false,
+        // Tests want speed; benchmarks (WITH_SERVERS_DURABLE=1) want what production runs.
+        durable: std::env::var("WITH_SERVERS_DURABLE").is_ok_and(|v| v == "1"),
     })
     .map_err(|e| e.to_string())?;
     let nats = PrivateNats::start(&NatsOptions {
