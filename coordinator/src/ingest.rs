@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_nats::jetstream::AckKind;
 use async_nats::jetstream::Message;
 use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::consumer::pull::MessagesErrorKind;
 use futures::StreamExt;
 use planexec_schemas::Id;
 use planexec_schemas::event::AgentEvent;
@@ -40,6 +41,19 @@ pub async fn run(engine: Engine, consumer: PullConsumer, shutdown: CancellationT
     tracker.wait().await;
 }
 
+/// Messages asked of JetStream per pull request, at least, whatever the transaction batch size.
+///
+/// async-nats 0.51's pull stream loses count of a request when the request's messages arrive
+/// before its own bookkeeping of the request does; it then believes a request is outstanding and
+/// asks for nothing until the request would have expired (35 s). With requests of one message
+/// (`PLANEXE_BATCH_SIZE=1`) this stalled ingestion every few seconds; with larger requests it is
+/// rare, and the missed heartbeat below ends it sooner.
+const MIN_PULL: usize = 128;
+
+/// JetStream sends this heartbeat while a pull request is outstanding; two missed mean there is
+/// none (see `MIN_PULL`), and the stream is started anew.
+const PULL_HEARTBEAT: Duration = Duration::from_secs(5);
+
 /// Reads the consumer and hands each message to its execution's lane.
 async fn pull(
     engine: &Engine,
@@ -47,13 +61,13 @@ async fn pull(
     lanes: &[tokio::sync::mpsc::Sender<Message>],
     shutdown: &CancellationToken,
 ) {
-    let batch = engine.options().batch_size.max(1);
+    let pull = engine.options().batch_size.max(MIN_PULL);
     while !shutdown.is_cancelled() {
         let messages = consumer
             .stream()
-            .max_messages_per_batch(batch)
+            .max_messages_per_batch(pull)
             .expires(Duration::from_secs(30))
-            .heartbeat(Duration::from_secs(10))
+            .heartbeat(PULL_HEARTBEAT)
             .messages()
             .await;
         let mut messages = match messages {
@@ -84,6 +98,13 @@ async fn pull(
                         Ok(permit) => permit.send(message),
                         Err(_) => return,
                     }
+                }
+                Some(Err(e)) if e.kind() == MessagesErrorKind::MissingHeartbeat => {
+                    tracing::info!(
+                        "no pull request outstanding for the events consumer; pulling anew"
+                    );
+                    crate::metrics::pull_restarted();
+                    break;
                 }
                 Some(Err(e)) => tracing::debug!(error = %e, "event stream hiccup"),
             }

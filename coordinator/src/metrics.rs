@@ -30,3 +30,8 @@ pub fn dispatched(count: usize) {
 pub fn dead_letter() {
     counter!("planexec_coordinator_dead_letters_total").increment(1);
 }
+
+/// The events stream was started anew after missed heartbeats (see `ingest::MIN_PULL`).
+pub fn pull_restarted() {
+    counter!("planexec_coordinator_pull_restarts_total").increment(1);
+}
