@@ -275,40 +275,21 @@ async fn baseline(args: &Args, nats_url: &str, namespace: &Namespace) -> anyhow:
         .clone()
         .context("the baseline needs --database-url (or PLANEXE_DATABASE_URL)")?;
     let mut db = sqlx::PgConnection::connect(&url).await?;
-    sqlx::query("CREATE TEMP TABLE loadgen_bench (id uuid PRIMARY KEY, payload jsonb NOT NULL)")
+    // A regular table, not a temporary one: PostgreSQL writes no WAL for temporary tables and so
+    // does not flush at commit, which would measure a database that keeps nothing.
+    sqlx::query("DROP TABLE IF EXISTS planexec_loadgen_baseline")
         .execute(&mut db)
         .await?;
-    let window = Duration::from_secs(3);
-    let start = Instant::now();
-    let mut commits = 0u64;
-    while start.elapsed() < window {
-        let mut tx = db.begin().await?;
-        sqlx::query("INSERT INTO loadgen_bench VALUES ($1, $2)")
-            .bind(planexec_schemas::new_id())
-            .bind(json!({"event_type": "task_complete"}))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        commits += 1;
-    }
-    let single = commits as f64 / start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    let mut rows = 0u64;
-    while start.elapsed() < window {
-        let ids: Vec<Id> = (0..256).map(|_| planexec_schemas::new_id()).collect();
-        let payloads: Vec<Value> = (0..256)
-            .map(|_| json!({"event_type": "task_complete"}))
-            .collect();
-        let mut tx = db.begin().await?;
-        sqlx::query("INSERT INTO loadgen_bench SELECT * FROM UNNEST($1::uuid[], $2::jsonb[])")
-            .bind(&ids)
-            .bind(&payloads)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        rows += 256;
-    }
-    let batched = rows as f64 / start.elapsed().as_secs_f64();
+    sqlx::query(
+        "CREATE TABLE planexec_loadgen_baseline (id uuid PRIMARY KEY, payload jsonb NOT NULL)",
+    )
+    .execute(&mut db)
+    .await?;
+    let measured = postgres_baseline(&mut db).await;
+    sqlx::query("DROP TABLE planexec_loadgen_baseline")
+        .execute(&mut db)
+        .await?;
+    let (single, batched) = measured?;
 
     let nats = async_nats::connect(nats_url).await?;
     let js = async_nats::jetstream::new(nats);
@@ -384,6 +365,46 @@ async fn baseline(args: &Args, nats_url: &str, namespace: &Namespace) -> anyhow:
         jetstream_publish_per_second: publish,
         jetstream_consume_ack_per_second: consume,
     })
+}
+
+/// Single-row commits per second, then rows per second in transactions of 256, each for
+/// three seconds, into `planexec_loadgen_baseline`.
+async fn postgres_baseline(db: &mut sqlx::PgConnection) -> anyhow::Result<(f64, f64)> {
+    use sqlx::Connection;
+    let window = Duration::from_secs(3);
+    let start = Instant::now();
+    let mut commits = 0u64;
+    while start.elapsed() < window {
+        let mut tx = db.begin().await?;
+        sqlx::query("INSERT INTO planexec_loadgen_baseline VALUES ($1, $2)")
+            .bind(planexec_schemas::new_id())
+            .bind(json!({"event_type": "task_complete"}))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        commits += 1;
+    }
+    let single = commits as f64 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let mut rows = 0u64;
+    while start.elapsed() < window {
+        let ids: Vec<Id> = (0..256).map(|_| planexec_schemas::new_id()).collect();
+        let payloads: Vec<Value> = (0..256)
+            .map(|_| json!({"event_type": "task_complete"}))
+            .collect();
+        let mut tx = db.begin().await?;
+        sqlx::query(
+            "INSERT INTO planexec_loadgen_baseline SELECT * FROM UNNEST($1::uuid[], $2::jsonb[])",
+        )
+        .bind(&ids)
+        .bind(&payloads)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows += 256;
+    }
+    let batched = rows as f64 / start.elapsed().as_secs_f64();
+    Ok((single, batched))
 }
 
 fn print(report: &Report) {
