@@ -1,28 +1,23 @@
 //! A real coordinator on real servers, plans to run, and handlers scripted by the tests.
 
 use std::future::Future;
+use std::ops::Deref;
 use std::time::Duration;
 
 use planexec_agent_sdk::{
     Agent, AgentOptions, Credentials, Handler, Identity, RegisterVia, Registration, RunReport,
     TaskAssignment, TaskContext, TaskError, Transport,
 };
-use planexec_coordinator::{Coordinator, Options};
-use planexec_decompose::decompose_document;
-use planexec_harness::TestEnv;
-use planexec_schemas::command::{Command, CreateExecution, Reply, UpdateExecutionStatus};
+use planexec_schemas::Id;
+use planexec_schemas::command::UpdateExecutionStatus;
 use planexec_schemas::event::{EventSource, ExecutionEvent};
 use planexec_schemas::execution::{Execution, ExecutionStatus};
 use planexec_schemas::plan::{DocumentPhase, DocumentTask, PlanDocument, PlanSource};
-use planexec_schemas::task::RetryPolicy;
-use planexec_schemas::{Id, subjects::Namespace};
 use serde_json::Value;
-use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// The operator token of the gateways tests start.
-pub const OPERATOR: &str = "operator-token-for-sdk-tests-0123456789";
+pub use planexec_test_stack::OPERATOR;
 
 /// A handler made of a closure, serving the given capabilities.
 pub struct Script<F> {
@@ -78,73 +73,19 @@ impl Running {
     }
 }
 
-/// Real servers, a migrated database and one coordinator.
-pub struct Stack {
-    pub env: TestEnv,
-    pub pool: PgPool,
-    pub nats: async_nats::Client,
-    pub ns: Namespace,
-    coordinator: CancellationToken,
-}
+/// The shared stack, with plans, registration and SDK agents for the SDK's tests.
+pub struct Stack(planexec_test_stack::Stack);
 
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.coordinator.cancel();
+impl Deref for Stack {
+    type Target = planexec_test_stack::Stack;
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
 impl Stack {
     pub async fn new() -> Self {
-        let env = TestEnv::start().await;
-        let pool = env.pool().await;
-        planexec_store::migrate(&pool)
-            .await
-            .expect("migrations apply");
-        let options = Options {
-            namespace: env.namespace.clone(),
-            retry: RetryPolicy {
-                max_attempts: 3,
-                initial_backoff_seconds: 0.2,
-                multiplier: 2.0,
-                max_backoff_seconds: 2.0,
-            },
-            publish_grace: Duration::from_millis(500),
-            ack_wait: Duration::from_secs(2),
-            scheduler_interval: Duration::from_millis(50),
-            liveness_flush_interval: Duration::from_millis(200),
-            ..Options::default()
-        };
-        let coordinator = Coordinator::start(env.pool().await, env.nats().await, options)
-            .await
-            .expect("coordinator starts");
-        let shutdown = CancellationToken::new();
-        tokio::spawn(coordinator.run(shutdown.clone()));
-        let nats = env.nats().await;
-        let ns = env.namespace.clone();
-        Self {
-            env,
-            pool,
-            nats,
-            ns,
-            coordinator: shutdown,
-        }
-    }
-
-    pub async fn command<C: Command>(
-        &self,
-        command: &C,
-    ) -> Result<C::Reply, planexec_schemas::command::CommandError> {
-        let payload = serde_json::to_vec(command).expect("command serialises");
-        let reply = tokio::time::timeout(
-            Duration::from_secs(20),
-            self.nats
-                .request(self.ns.command_subject(C::VERB), payload.into()),
-        )
-        .await
-        .expect("the coordinator answers within 20 s")
-        .expect("request sent");
-        let reply: Reply<C::Reply> = serde_json::from_slice(&reply.payload).expect("reply parses");
-        reply.into()
+        Self(planexec_test_stack::Stack::new().await)
     }
 
     /// Stores a plan of one phase whose tasks are leaves of the given capabilities.
@@ -178,10 +119,7 @@ impl Stack {
                 tasks,
             }],
         };
-        let decomposition = decompose_document(document).expect("test plan decomposes");
-        planexec_store::plans::insert(&self.pool, &decomposition)
-            .await
-            .expect("plan stored")
+        self.store_plan(document).await
     }
 
     /// Registers an agent through the SDK (the coordinator's NATS command).
@@ -223,27 +161,6 @@ impl Stack {
         options
     }
 
-    /// Starts a gateway in front of this stack; returns its base URL.
-    pub async fn gateway(&self) -> String {
-        let options = planexec_gateway::GatewayOptions {
-            namespace: self.ns.clone(),
-            operator_token: OPERATOR.into(),
-            ..planexec_gateway::GatewayOptions::default()
-        };
-        let state =
-            planexec_gateway::AppState::new(self.pool.clone(), self.env.nats().await, options);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("the gateway binds a port");
-        let base = format!("http://{}", listener.local_addr().expect("address"));
-        tokio::spawn(planexec_gateway::serve(
-            listener,
-            state,
-            self.coordinator.clone(),
-        ));
-        base
-    }
-
     /// Agent options for an agent that works through the gateway at `gateway`.
     pub fn http_options(&self, credentials: &Credentials, gateway: &str) -> AgentOptions {
         let mut options = self.options(credentials);
@@ -262,14 +179,8 @@ impl Stack {
     }
 
     pub async fn execute(&self, plan: Id, agent: Id, max_parallel: u32) -> Execution {
-        self.command(&CreateExecution {
-            plan_id: plan,
-            agent_id: agent,
-            max_parallel: Some(max_parallel),
-            routing: None,
-        })
-        .await
-        .expect("execution created")
+        self.create_execution(plan, agent, Some(max_parallel), None)
+            .await
     }
 
     pub async fn cancel(&self, execution: Id) {
@@ -280,70 +191,6 @@ impl Stack {
         })
         .await
         .expect("cancel accepted");
-    }
-
-    pub async fn execution(&self, id: Id) -> Execution {
-        planexec_store::executions::get(&self.pool, id)
-            .await
-            .expect("read")
-            .expect("exists")
-    }
-
-    /// Waits (polling the database) until `check` holds for the execution.
-    pub async fn until(&self, id: Id, what: &str, check: impl Fn(&Execution) -> bool) -> Execution {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let execution = self.execution(id).await;
-            if check(&execution) {
-                return execution;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "execution never became {what}: {execution:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    pub async fn until_status(&self, id: Id, status: ExecutionStatus) -> Execution {
-        self.until(id, status.as_str(), |e| e.status == status)
-            .await
-    }
-
-    /// The execution's history, oldest first.
-    pub async fn history(&self, id: Id) -> Vec<ExecutionEvent> {
-        let mut events = planexec_store::events::list(
-            &self.pool,
-            id,
-            &planexec_store::events::EventFilter::default(),
-            10_000,
-            0,
-            None,
-        )
-        .await
-        .expect("history");
-        events.reverse();
-        events
-    }
-
-    /// Waits until the history holds at least `n` events reported by agents.
-    pub async fn until_agent_events(&self, id: Id, n: u64) -> Vec<ExecutionEvent> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let history = self.history(id).await;
-            let count = history
-                .iter()
-                .filter(|e| e.source == EventSource::Agent)
-                .count() as u64;
-            if count >= n {
-                return history;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the history never held {n} agent events: {history:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
     }
 }
 

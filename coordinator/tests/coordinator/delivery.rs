@@ -48,7 +48,7 @@ async fn a_duplicated_event_is_applied_once() {
         },
     );
     let payload = serde_json::to_vec(&complete).expect("serialises");
-    let subject = stack.ns().events_subject(agent.id, execution.id);
+    let subject = stack.ns.events_subject(agent.id, execution.id);
     // The same event three times: twice under one JetStream message id (the server drops the
     // copy), once under another (as after the duplicate window: the database drops it).
     agent.publish_raw(&subject, "copy-a", payload.clone()).await;
@@ -142,7 +142,7 @@ async fn malformed_messages_are_dead_lettered_while_the_stream_keeps_flowing() {
     let agent = stack.agent("larry").await;
     let execution = stack.execute(plan, agent.id).await;
     let first = agent.task().await;
-    let subject = stack.ns().events_subject(agent.id, execution.id);
+    let subject = stack.ns.events_subject(agent.id, execution.id);
 
     agent
         .publish_raw(&subject, "bad-1", b"{not json".to_vec())

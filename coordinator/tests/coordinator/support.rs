@@ -1,116 +1,40 @@
 //! A coordinator on real servers, plans to run, and agents scripted from the test.
 
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::message::PublishMessage;
 use futures::StreamExt;
-use planexec_coordinator::{Coordinator, Options};
-use planexec_decompose::decompose_document;
-use planexec_harness::TestEnv;
-use planexec_schemas::command::{Command, CreateExecution, RegisterAgent, Reply};
+use planexec_schemas::command::RegisterAgent;
 use planexec_schemas::event::{AgentEvent, AgentEventBody};
 use planexec_schemas::execution::{Execution, ExecutionStatus, RoutingPolicy};
 use planexec_schemas::plan::{
     DocumentPhase, DocumentSubtask, DocumentTask, PlanDocument, PlanSource,
 };
 use planexec_schemas::subjects::Namespace;
-use planexec_schemas::task::{AgentMessage, RetryPolicy, TaskAssignment};
+use planexec_schemas::task::{AgentMessage, TaskAssignment};
 use planexec_schemas::{Id, new_id};
-use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 
-/// Options that make time pass quickly in tests.
-pub fn fast_options(namespace: &Namespace) -> Options {
-    Options {
-        namespace: namespace.clone(),
-        retry: RetryPolicy {
-            max_attempts: 3,
-            initial_backoff_seconds: 0.2,
-            multiplier: 2.0,
-            max_backoff_seconds: 2.0,
-        },
-        publish_grace: Duration::from_millis(500),
-        ack_wait: Duration::from_secs(2),
-        scheduler_interval: Duration::from_millis(50),
-        liveness_flush_interval: Duration::from_millis(200),
-        ..Options::default()
+/// The shared stack, with plans and scripted agents for the coordinator's tests.
+pub struct Stack(planexec_test_stack::Stack);
+
+impl Deref for Stack {
+    type Target = planexec_test_stack::Stack;
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
-/// Real servers, a migrated database and coordinators that stop when the stack drops.
-pub struct Stack {
-    pub env: TestEnv,
-    pub pool: PgPool,
-    pub nats: async_nats::Client,
-    pub options: Options,
-    replicas: Vec<(CancellationToken, tokio::task::JoinHandle<()>)>,
+impl DerefMut for Stack {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
 }
 
 impl Stack {
     pub async fn new() -> Self {
-        Self::with_options(|_| {}).await
-    }
-
-    pub async fn with_options(adjust: impl FnOnce(&mut Options)) -> Self {
-        let env = TestEnv::start().await;
-        let pool = env.pool().await;
-        planexec_store::migrate(&pool)
-            .await
-            .expect("migrations apply");
-        let nats = env.nats().await;
-        let mut options = fast_options(&env.namespace);
-        adjust(&mut options);
-        let mut stack = Self {
-            env,
-            pool,
-            nats,
-            options,
-            replicas: Vec::new(),
-        };
-        stack.start_replica().await;
-        stack
-    }
-
-    /// Starts one more coordinator replica with its own connections.
-    pub async fn start_replica(&mut self) {
-        let pool = self.env.pool().await;
-        let nats = self.env.nats().await;
-        let coordinator = Coordinator::start(pool, nats, self.options.clone())
-            .await
-            .expect("coordinator starts");
-        let shutdown = CancellationToken::new();
-        let handle = tokio::spawn(coordinator.run(shutdown.clone()));
-        self.replicas.push((shutdown, handle));
-    }
-
-    /// Stops every replica, letting work in progress finish.
-    pub async fn stop_replicas(&mut self) {
-        for (shutdown, handle) in self.replicas.drain(..) {
-            shutdown.cancel();
-            let _ = handle.await;
-        }
-    }
-
-    pub fn ns(&self) -> &Namespace {
-        &self.options.namespace
-    }
-
-    pub async fn command<C: Command>(
-        &self,
-        command: &C,
-    ) -> Result<C::Reply, planexec_schemas::command::CommandError> {
-        let payload = serde_json::to_vec(command).expect("command serialises");
-        let reply = tokio::time::timeout(
-            Duration::from_secs(20),
-            self.nats
-                .request(self.ns().command_subject(C::VERB), payload.into()),
-        )
-        .await
-        .expect("the coordinator answers within 20 s")
-        .expect("request sent");
-        let reply: Reply<C::Reply> = serde_json::from_slice(&reply.payload).expect("reply parses");
-        reply.into()
+        Self(planexec_test_stack::Stack::new().await)
     }
 
     /// Stores a plan of tasks given by their number of subtasks (0: the task is a leaf), all
@@ -163,10 +87,7 @@ impl Stack {
                 tasks,
             }],
         };
-        let decomposition = decompose_document(document).expect("test plan decomposes");
-        planexec_store::plans::insert(&self.pool, &decomposition)
-            .await
-            .expect("plan stored")
+        self.store_plan(document).await
     }
 
     pub async fn agent(&self, name: &str) -> FakeAgent {
@@ -183,17 +104,17 @@ impl Stack {
             .expect("agent registers");
         let js = async_nats::jetstream::new(self.nats.clone());
         let consumer = js
-            .get_stream(self.ns().tasks_stream())
+            .get_stream(self.ns.tasks_stream())
             .await
             .expect("tasks stream")
-            .get_consumer(&self.ns().agent_consumer(agent.id))
+            .get_consumer(&self.ns.agent_consumer(agent.id))
             .await
             .expect("the agent's consumer exists after registration");
         FakeAgent {
             id: agent.id,
             js,
             consumer,
-            ns: self.ns().clone(),
+            ns: self.ns.clone(),
         }
     }
 
@@ -209,44 +130,10 @@ impl Stack {
         routing: Option<RoutingPolicy>,
     ) -> Execution {
         let execution = self
-            .command(&CreateExecution {
-                plan_id: plan,
-                agent_id: agent,
-                max_parallel,
-                routing,
-            })
-            .await
-            .expect("execution created");
+            .create_execution(plan, agent, max_parallel, routing)
+            .await;
         assert_eq!(execution.status, ExecutionStatus::Created);
         execution
-    }
-
-    pub async fn execution(&self, id: Id) -> Execution {
-        planexec_store::executions::get(&self.pool, id)
-            .await
-            .expect("read")
-            .expect("exists")
-    }
-
-    /// Waits (polling the database) until `check` holds for the execution.
-    pub async fn until(&self, id: Id, what: &str, check: impl Fn(&Execution) -> bool) -> Execution {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let execution = self.execution(id).await;
-            if check(&execution) {
-                return execution;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "execution never became {what}: {execution:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    pub async fn until_status(&self, id: Id, status: ExecutionStatus) -> Execution {
-        self.until(id, status.as_str(), |e| e.status == status)
-            .await
     }
 
     /// `(event_type, task, attempt, disposition, reason)` of the execution's history, oldest first.
@@ -262,14 +149,6 @@ impl Stack {
         .fetch_all(&self.pool)
         .await
         .expect("history")
-    }
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        for (shutdown, _) in &self.replicas {
-            shutdown.cancel();
-        }
     }
 }
 

@@ -1,112 +1,44 @@
 //! A real coordinator on real servers and a plan that needs every one of Larry's skills.
 
+use std::ops::Deref;
 use std::time::Duration;
 
-use planexec_coordinator::{Coordinator, Options};
-use planexec_decompose::decompose_document;
-use planexec_harness::TestEnv;
-use planexec_schemas::command::{ApprovePlan, Command, CreateExecution, Reply};
+use planexec_schemas::Id;
+use planexec_schemas::command::ApprovePlan;
 use planexec_schemas::event::{EventSource, ExecutionEvent};
-use planexec_schemas::execution::{Execution, ExecutionStatus};
+use planexec_schemas::execution::Execution;
 use planexec_schemas::plan::{
     DocumentDependency, DocumentPhase, DocumentSubtask, DocumentTask, PlanDocument, PlanSource,
 };
 use planexec_schemas::task::RetryPolicy;
-use planexec_schemas::{Id, subjects::Namespace};
 use planexec_sim::SimOptions;
-use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 
-/// The operator token of the gateways tests start.
-pub const OPERATOR: &str = "operator-token-for-sim-tests-0123456789";
+pub use planexec_test_stack::OPERATOR;
 
-pub struct Stack {
-    pub env: TestEnv,
-    pub pool: PgPool,
-    pub nats: async_nats::Client,
-    pub ns: Namespace,
-    coordinator: CancellationToken,
-}
+/// The shared stack, with Larry's options and a plan that needs all his skills.
+pub struct Stack(planexec_test_stack::Stack);
 
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.coordinator.cancel();
+impl Deref for Stack {
+    type Target = planexec_test_stack::Stack;
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
 impl Stack {
+    /// A stack whose coordinator retries often and quickly: Larry fails now and then.
     pub async fn new() -> Self {
-        let env = TestEnv::start().await;
-        let pool = env.pool().await;
-        planexec_store::migrate(&pool)
-            .await
-            .expect("migrations apply");
-        let options = Options {
-            namespace: env.namespace.clone(),
-            retry: RetryPolicy {
-                max_attempts: 10,
-                initial_backoff_seconds: 0.1,
-                multiplier: 2.0,
-                max_backoff_seconds: 0.5,
-            },
-            publish_grace: Duration::from_millis(500),
-            ack_wait: Duration::from_secs(2),
-            scheduler_interval: Duration::from_millis(50),
-            liveness_flush_interval: Duration::from_millis(200),
-            ..Options::default()
-        };
-        let coordinator = Coordinator::start(env.pool().await, env.nats().await, options)
-            .await
-            .expect("coordinator starts");
-        let shutdown = CancellationToken::new();
-        tokio::spawn(coordinator.run(shutdown.clone()));
-        let nats = env.nats().await;
-        let ns = env.namespace.clone();
-        Self {
-            env,
-            pool,
-            nats,
-            ns,
-            coordinator: shutdown,
-        }
-    }
-
-    pub async fn command<C: Command>(
-        &self,
-        command: &C,
-    ) -> Result<C::Reply, planexec_schemas::command::CommandError> {
-        let payload = serde_json::to_vec(command).expect("command serialises");
-        let reply = tokio::time::timeout(
-            Duration::from_secs(20),
-            self.nats
-                .request(self.ns.command_subject(C::VERB), payload.into()),
+        Self(
+            planexec_test_stack::Stack::with_options(|options| {
+                options.retry = RetryPolicy {
+                    max_attempts: 10,
+                    initial_backoff_seconds: 0.1,
+                    multiplier: 2.0,
+                    max_backoff_seconds: 0.5,
+                };
+            })
+            .await,
         )
-        .await
-        .expect("the coordinator answers within 20 s")
-        .expect("request sent");
-        let reply: Reply<C::Reply> = serde_json::from_slice(&reply.payload).expect("reply parses");
-        reply.into()
-    }
-
-    /// Starts a gateway in front of this stack; returns its base URL.
-    pub async fn gateway(&self) -> String {
-        let options = planexec_gateway::GatewayOptions {
-            namespace: self.ns.clone(),
-            operator_token: OPERATOR.into(),
-            ..planexec_gateway::GatewayOptions::default()
-        };
-        let state =
-            planexec_gateway::AppState::new(self.pool.clone(), self.env.nats().await, options);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("the gateway binds a port");
-        let base = format!("http://{}", listener.local_addr().expect("address"));
-        tokio::spawn(planexec_gateway::serve(
-            listener,
-            state,
-            self.coordinator.clone(),
-        ));
-        base
     }
 
     /// Simulator options for this stack: fast, seeded, with `human_review` among the skills.
@@ -226,10 +158,7 @@ impl Stack {
                 },
             ],
         };
-        let decomposition = decompose_document(document).expect("the plan decomposes");
-        let plan = planexec_store::plans::insert(&self.pool, &decomposition)
-            .await
-            .expect("plan stored");
+        let plan = self.store_plan(document).await;
         // A human_review leaf may send the plan to review; approving it is the operator's part.
         self.command(&ApprovePlan { plan_id: plan })
             .await
@@ -238,67 +167,14 @@ impl Stack {
     }
 
     pub async fn execute(&self, plan: Id, agent: Id, max_parallel: u32) -> Execution {
-        self.command(&CreateExecution {
-            plan_id: plan,
-            agent_id: agent,
-            max_parallel: Some(max_parallel),
-            routing: None,
-        })
-        .await
-        .expect("execution created")
-    }
-
-    pub async fn execution(&self, id: Id) -> Execution {
-        planexec_store::executions::get(&self.pool, id)
+        self.create_execution(plan, agent, Some(max_parallel), None)
             .await
-            .expect("read")
-            .expect("exists")
-    }
-
-    pub async fn until(&self, id: Id, what: &str, check: impl Fn(&Execution) -> bool) -> Execution {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            let execution = self.execution(id).await;
-            if check(&execution) {
-                return execution;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "execution never became {what}: {execution:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
     }
 
     /// The agents' events in the execution's history, oldest first, once there are `n`.
     pub async fn agent_history(&self, id: Id, n: u64) -> Vec<ExecutionEvent> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let mut events = planexec_store::events::list(
-                &self.pool,
-                id,
-                &planexec_store::events::EventFilter::default(),
-                10_000,
-                0,
-                None,
-            )
-            .await
-            .expect("history");
-            events.reverse();
-            events.retain(|e| e.source == EventSource::Agent);
-            if events.len() as u64 >= n {
-                return events;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the history never held {n} agent events"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    pub async fn until_status(&self, id: Id, status: ExecutionStatus) -> Execution {
-        self.until(id, status.as_str(), |e| e.status == status)
-            .await
+        let mut events = self.until_agent_events(id, n).await;
+        events.retain(|e| e.source == EventSource::Agent);
+        events
     }
 }
