@@ -1,4 +1,4 @@
-//! Helpers shared by the tests: where the real PlanExe runs are, an independent reading of
+//! Helpers shared by the tests: the real PlanExe runs, an independent reading of
 //! their counts (the same rules as the acceptance check's `planexe_counts.py`, written again
 //! here so the crate is never checked against itself), and a way to rewrite a run's files.
 
@@ -8,48 +8,20 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// The folder of shared PlanExe runs: `PLANEXE_RUNS_DIR`, else `shared/planexe-runs` in the
-/// nearest ancestor of this crate that has one. Fails (never skips) when there is none.
-pub fn runs_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("PLANEXE_RUNS_DIR") {
-        return PathBuf::from(dir);
-    }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for ancestor in manifest.ancestors() {
-        let candidate = ancestor.join("shared").join("planexe-runs");
-        if candidate.is_dir() {
-            return candidate;
-        }
-    }
-    panic!(
-        "no shared PlanExe runs found: set PLANEXE_RUNS_DIR to a folder of PlanExe run zips, \
-         or put them in shared/planexe-runs next to an ancestor of {}",
-        manifest.display()
-    );
-}
-
-/// Every shared run zip, sorted; at least the four we were given.
+/// Every shared run zip, sorted; at least the four we were given. Fails (never skips) when
+/// there are none (see [`planexec_harness::planexe_runs`]).
 pub fn shared_runs() -> Vec<PathBuf> {
-    let dir = runs_dir();
-    let mut zips: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "zip"))
-        .collect();
-    zips.sort();
+    let zips = planexec_harness::planexe_runs();
     assert!(
         zips.len() >= 4,
-        "expected at least 4 PlanExe run zips in {}, found {}",
-        dir.display(),
+        "expected at least 4 PlanExe run zips, found {}: {zips:?}",
         zips.len()
     );
     zips
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/planexe")
-        .join(name)
+    planexec_harness::fixtures_dir().join("planexe").join(name)
 }
 
 /// A run's files by path, to read independently and to rewrite.
