@@ -12,7 +12,7 @@ use planexec_schemas::Id;
 use planexec_schemas::command::UpdateExecutionStatus;
 use planexec_schemas::event::{EventSource, ExecutionEvent};
 use planexec_schemas::execution::{Execution, ExecutionStatus};
-use planexec_schemas::plan::{DocumentPhase, DocumentTask, PlanDocument, PlanSource};
+use planexec_schemas::plan::DocumentTask;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -107,19 +107,7 @@ impl Stack {
                 subtasks: vec![],
             })
             .collect();
-        let document = PlanDocument {
-            title: "SDK test plan".into(),
-            description: String::new(),
-            source: PlanSource::default(),
-            phases: vec![DocumentPhase {
-                key: None,
-                title: "Phase".into(),
-                description: String::new(),
-                duration_days: None,
-                tasks,
-            }],
-        };
-        self.store_plan(document).await
+        self.store_tasks("SDK test plan", tasks).await
     }
 
     /// Registers an agent through the SDK (the coordinator's NATS command).

@@ -9,9 +9,7 @@ use futures::StreamExt;
 use planexec_schemas::command::RegisterAgent;
 use planexec_schemas::event::{AgentEvent, AgentEventBody};
 use planexec_schemas::execution::{Execution, ExecutionStatus, RoutingPolicy};
-use planexec_schemas::plan::{
-    DocumentPhase, DocumentSubtask, DocumentTask, PlanDocument, PlanSource,
-};
+use planexec_schemas::plan::{DocumentSubtask, DocumentTask};
 use planexec_schemas::subjects::Namespace;
 use planexec_schemas::task::{AgentMessage, TaskAssignment};
 use planexec_schemas::{Id, new_id};
@@ -75,19 +73,7 @@ impl Stack {
                     .collect(),
             })
             .collect();
-        let document = PlanDocument {
-            title: "Test plan".into(),
-            description: String::new(),
-            source: PlanSource::default(),
-            phases: vec![DocumentPhase {
-                key: None,
-                title: "Phase".into(),
-                description: String::new(),
-                duration_days: None,
-                tasks,
-            }],
-        };
-        self.store_plan(document).await
+        self.store_tasks("Test plan", tasks).await
     }
 
     pub async fn agent(&self, name: &str) -> FakeAgent {

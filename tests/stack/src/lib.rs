@@ -13,7 +13,7 @@ use planexec_harness::TestEnv;
 use planexec_schemas::command::{Command, CreateExecution, Reply};
 use planexec_schemas::event::{EventSource, ExecutionEvent};
 use planexec_schemas::execution::{Execution, ExecutionStatus, RoutingPolicy};
-use planexec_schemas::plan::PlanDocument;
+use planexec_schemas::plan::{DocumentPhase, DocumentTask, PlanDocument, PlanSource};
 use planexec_schemas::subjects::Namespace;
 use planexec_schemas::task::RetryPolicy;
 use planexec_schemas::{Id, command::CommandError};
@@ -164,6 +164,23 @@ impl Stack {
         planexec_store::plans::insert(&self.pool, &decomposition)
             .await
             .expect("plan stored")
+    }
+
+    /// Stores a plan of one phase holding `tasks`.
+    pub async fn store_tasks(&self, title: &str, tasks: Vec<DocumentTask>) -> Id {
+        self.store_plan(PlanDocument {
+            title: title.into(),
+            description: String::new(),
+            source: PlanSource::default(),
+            phases: vec![DocumentPhase {
+                key: None,
+                title: "Phase".into(),
+                description: String::new(),
+                duration_days: None,
+                tasks,
+            }],
+        })
+        .await
     }
 
     /// Creates an execution of `plan` for `agent`.
