@@ -1,0 +1,288 @@
+"""The agent runner: registers (when asked), takes tasks, runs the handlers, reports, beats,
+and shuts down gracefully.
+
+Shutdown, in order: stop taking tasks; hand back tasks taken but not started
+(``task_released``); give running tasks the grace to finish, then hand the rest back; deliver
+what is still buffered (given as long again); stop heartbeats; close the connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .aio import Stopped, race
+from .backoff import Backoff, pause
+from .errors import Interrupted, OptionsError, PlanexecError
+from .handler import Handler
+from .intake import IntakeOptions, http_intake, nats_intake
+from .options import AgentOptions, Credentials, HttpTransport, Registration, nats_servers
+from .outbox import Deliver, Delivery, DeliveryReport, Outbox
+from .register import RegisteredAgent, register
+from .subjects import Namespace
+from .tasks import Tasks
+from .transport.http import MAX_EVENT_BYTES, GatewayClient, HttpLink
+from .transport.nats import NatsLink, connect
+from .wire import AgentMessage
+
+__all__ = ["Agent", "RunReport"]
+
+log = logging.getLogger("planexec_agent")
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What a run did, returned when it ends."""
+
+    agent_id: str
+    #: The agent registered by this run, with its token (shown this once).
+    registered: RegisteredAgent | None
+    tasks_completed: int
+    tasks_failed: int
+    tasks_released: int
+    tasks_cancelled: int
+    events_delivered: int
+    #: Events that never reached the server (refused, or still buffered at the end).
+    events_lost: int
+    #: Delivery tries that failed and were made again.
+    delivery_failures: int
+
+
+class Agent:
+    """An agent: its options and one handler per capability.
+
+    >>> agent = Agent(options)
+    >>> @agent.handles("send_email")
+    ... async def send_email(task, ctx): ...
+    >>> report = await agent.run(stop)
+    """
+
+    def __init__(self, options: AgentOptions, handlers: Mapping[str, Handler] | None = None) -> None:
+        self.options = options
+        self.handlers: dict[str, Handler] = dict(handlers or {})
+        self._namespace = options.check()
+
+    def handles(self, capability: str) -> Callable[[Handler], Handler]:
+        """Decorator: the function does the tasks of ``capability``."""
+
+        def add(handler: Handler) -> Handler:
+            self.handlers[capability] = handler
+            return handler
+
+        return add
+
+    async def run(self, stop: asyncio.Event | None = None) -> RunReport:
+        """Runs until ``stop`` is set (then shuts down gracefully) or the agent's credentials are
+        refused (then it shuts down gracefully and raises the error)."""
+        if not self.handlers:
+            raise OptionsError("an agent needs at least one handler (Agent.handles)")
+        stop = stop or asyncio.Event()
+        backoff = Backoff(self.options.min_backoff, self.options.max_backoff)
+        credentials, registered = await self._identify(backoff, stop)
+        return await _Run(self.options, self._namespace, self.handlers, credentials, registered, backoff).run(stop)
+
+    async def run_until_signalled(self) -> RunReport:
+        """Runs until SIGTERM or SIGINT, then shuts down gracefully (a second signal is ignored:
+        the shutdown is bounded by its graces)."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            return await self.run(stop)
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+
+    async def _identify(self, backoff: Backoff, stop: asyncio.Event) -> tuple[Credentials, RegisteredAgent | None]:
+        """The given credentials, or new ones by registering (tried again while the server is
+        unreachable, until ``stop``)."""
+        if self.options.credentials is not None:
+            return self.options.credentials, None
+        assert self.options.registration is not None and self.options.register_via is not None
+        wanted = self.options.registration
+        registration = Registration(wanted.name, wanted.capabilities or tuple(self.handlers), wanted.role)
+        schedule = backoff.schedule()
+        while True:
+            try:
+                registered = await race(register(self.options.register_via, registration, self._namespace), stop)
+                log.info("registered agent %s (%s)", registered.agent_id, registered.name)
+                return registered.credentials, registered
+            except Stopped:
+                raise Interrupted("the agent was stopped before it could register") from None
+            except PlanexecError as e:
+                if not e.transient:
+                    raise
+                log.warning("registration failed (%s); trying again", e)
+            if not await pause(schedule.next_delay(), stop):
+                raise Interrupted("the agent was stopped before it could register")
+
+
+class _Run:
+    """One run of an agent, from connecting to the end of its shutdown."""
+
+    def __init__(
+        self,
+        options: AgentOptions,
+        namespace: Namespace,
+        handlers: Mapping[str, Handler],
+        credentials: Credentials,
+        registered: RegisteredAgent | None,
+        backoff: Backoff,
+    ) -> None:
+        self.o = options
+        self.ns = namespace
+        self.handlers = handlers
+        self.credentials = credentials
+        self.registered = registered
+        self.backoff = backoff
+        self.intake_options = IntakeOptions(options.poll_wait, backoff)
+
+    async def run(self, stop: asyncio.Event) -> RunReport:
+        agent_id = self.credentials.agent_id
+        outbox = Outbox(self.o.event_buffer)
+        next_messages: asyncio.Queue[AgentMessage] = asyncio.Queue()
+        link: Deliver
+        closers: list[Callable[[], Any]] = []
+        if isinstance(self.o.transport, HttpTransport):
+            client = GatewayClient(self.o.transport.gateway, self.credentials.token, self.o.publish_timeout)
+            closers.append(client.close)
+            link, window, max_bytes = HttpLink(client, agent_id), 16, MAX_EVENT_BYTES
+            beat: Callable[[Tasks], Any] = lambda t: client.heartbeat(agent_id) if t.in_flight else _nothing()
+            intake: Callable[[Tasks], Any] = lambda t: http_intake(
+                t, client, agent_id, next_messages, self.intake_options, stop
+            )
+        else:
+            nc = await self._connect_nats(stop)
+            closers.append(nc.close)
+            nats_link = NatsLink(nc, self.ns, agent_id, self.o.publish_timeout)
+            link, window, max_bytes = nats_link, 256, nats_link.max_event_bytes
+            beat = lambda t: nats_link.heartbeat(t.in_flight)
+            intake = lambda t: nats_intake(t, nats_link, self.intake_options, stop)
+        tasks = Tasks(self.handlers, agent_id, outbox, self.o.observer, self.o.concurrency, self.o.stop_grace, max_bytes)
+        delivery = Delivery(link, outbox, window, self.backoff, self.o.observer, next_messages.put_nowait)
+        closing, abandon, beats_stop = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        delivering = asyncio.ensure_future(delivery.run(closing, abandon))
+        beating = asyncio.ensure_future(_heartbeats(beat, tasks, self.o.heartbeat_interval, beats_stop))
+        taking = asyncio.ensure_future(intake(tasks))
+        log.info("agent %s running (concurrency %d)", agent_id, self.o.concurrency)
+        try:
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({stopping, taking}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            stop.set()
+            failure = await self._shut_down(tasks, taking, delivering, closing, abandon)
+        finally:
+            beats_stop.set()
+            await asyncio.wait({beating})
+            for close in closers:
+                await _quiet_close(close)
+        report = self._report(tasks, delivery.report)
+        log.info("agent %s stopped: %s", agent_id, report)
+        if failure is not None:
+            raise failure
+        return report
+
+    async def _shut_down(
+        self,
+        tasks: Tasks,
+        taking: asyncio.Future[Any],
+        delivering: asyncio.Future[DeliveryReport],
+        closing: asyncio.Event,
+        abandon: asyncio.Event,
+    ) -> PlanexecError | None:
+        """The graceful shutdown; returns the fatal error that caused it, if one did."""
+        grace = self.o.shutdown_grace
+        log.info("shutting down: taking no more tasks (%d running, grace %.1f s)", tasks.in_flight, grace)
+        tasks.shutting_down.set()
+        deadline = time.monotonic() + grace
+        failure: PlanexecError | None = None
+        backlog: list[Any] = []
+        done, _ = await asyncio.wait({taking}, timeout=grace)
+        if not done:
+            taking.cancel()
+        elif taking.exception() is not None:
+            error = taking.exception()
+            if isinstance(error, PlanexecError):
+                failure = error
+            else:
+                log.error("the intake loop failed: %r", error)
+        elif isinstance(taking.result(), list):
+            backlog = taking.result()
+        for task in backlog:
+            await tasks.release_unstarted(task)
+        if not await _within(tasks.wait_all(), deadline - time.monotonic()):
+            log.warning("the grace is over; handing %d unfinished task(s) back", tasks.in_flight)
+            tasks.release_all.set()
+            await tasks.wait_all()
+        closing.set()
+        if not await _within(asyncio.shield(delivering), grace):
+            abandon.set()
+        await asyncio.wait({delivering})
+        return failure
+
+    async def _connect_nats(self, stop: asyncio.Event) -> Any:
+        assert not isinstance(self.o.transport, HttpTransport)
+        servers = nats_servers(self.o.transport.servers)
+        schedule = self.backoff.schedule()
+        while True:
+            try:
+                name = f"planexec-agent-{self.credentials.agent_id}"
+                return await race(connect(servers, self.o.transport.credentials_file, name), stop)
+            except Stopped:
+                raise Interrupted("the agent was stopped before it could connect to NATS") from None
+            except PlanexecError as e:
+                if not e.transient:
+                    raise
+                log.warning("%s", e)
+            if not await pause(schedule.next_delay(), stop):
+                raise Interrupted("the agent was stopped before it could connect to NATS")
+
+    def _report(self, tasks: Tasks, delivered: DeliveryReport) -> RunReport:
+        c = tasks.counters
+        return RunReport(
+            agent_id=self.credentials.agent_id,
+            registered=self.registered,
+            tasks_completed=c.completed,
+            tasks_failed=c.failed,
+            tasks_released=c.released,
+            tasks_cancelled=c.cancelled,
+            events_delivered=delivered.delivered,
+            events_lost=delivered.lost,
+            delivery_failures=delivered.failed_attempts,
+        )
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _within(work: Any, timeout: float) -> bool:
+    """Whether ``work`` finished within ``timeout`` seconds (it is cancelled if not)."""
+    try:
+        await asyncio.wait_for(work, timeout=max(0.0, timeout))
+        return True
+    except asyncio.TimeoutError:
+        return False
+
+
+async def _quiet_close(close: Callable[[], Any]) -> None:
+    try:
+        await close()
+    except Exception as e:  # noqa: BLE001 - closing is best effort
+        log.debug("closing a connection failed: %s", e)
+
+
+async def _heartbeats(beat: Callable[[Tasks], Any], tasks: Tasks, interval: float, stop: asyncio.Event) -> None:
+    """A sign of life every ``interval`` for as long as the agent runs, shutdown included (tasks
+    finishing within the grace must not look abandoned)."""
+    while await pause(interval, stop):
+        try:
+            await beat(tasks)
+        except PlanexecError as e:
+            log.warning("heartbeat not sent: %s", e)
