@@ -119,6 +119,8 @@ class Stack:
             "PLANEXE_RETRY_BACKOFF_SECONDS": "0.2",
             "PLANEXE_RETRY_MAX_BACKOFF_SECONDS": "1",
             "PLANEXE_SHUTDOWN_GRACE_SECONDS": "5",
+            # A task handed to an agent that then left is dispatched again this soon.
+            "PLANEXE_QUEUE_TIMEOUT_SECONDS": "10",
             "PLANEXE_LOG": os.environ.get("PLANEXE_LOG", "warn"),
         }
         log = open(self.workdir / "up.log", "ab")

@@ -28,7 +28,7 @@ from .subjects import Namespace
 from .tasks import Tasks
 from .transport.http import MAX_EVENT_BYTES, GatewayClient, HttpLink
 from .transport.nats import NatsLink, connect
-from .wire import AgentMessage
+from .wire import AgentMessage, TaskAssignment
 
 __all__ = ["Agent", "RunReport"]
 
@@ -165,7 +165,7 @@ class _Run:
             beat = lambda t: nats_link.heartbeat(t.in_flight)
             intake = lambda t: nats_intake(t, nats_link, self.intake_options, stop)
         tasks = Tasks(self.handlers, agent_id, outbox, self.o.observer, self.o.concurrency, self.o.stop_grace, max_bytes)
-        delivery = Delivery(link, outbox, window, self.backoff, self.o.observer, next_messages.put_nowait)
+        delivery = Delivery(link, outbox, window, self.backoff, self.o.observer, lambda m: _on_next(tasks, next_messages, m))
         closing, abandon, beats_stop = asyncio.Event(), asyncio.Event(), asyncio.Event()
         delivering = asyncio.ensure_future(delivery.run(closing, abandon))
         beating = asyncio.ensure_future(_heartbeats(beat, tasks, self.o.heartbeat_interval, beats_stop))
@@ -176,7 +176,7 @@ class _Run:
             await asyncio.wait({stopping, taking}, return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
             stop.set()
-            failure = await self._shut_down(tasks, taking, delivering, closing, abandon)
+            failure = await self._shut_down(tasks, taking, next_messages, delivering, closing, abandon)
         finally:
             beats_stop.set()
             await asyncio.wait({beating})
@@ -192,6 +192,7 @@ class _Run:
         self,
         tasks: Tasks,
         taking: asyncio.Future[Any],
+        next_messages: asyncio.Queue[AgentMessage],
         delivering: asyncio.Future[DeliveryReport],
         closing: asyncio.Event,
         abandon: asyncio.Event,
@@ -203,7 +204,12 @@ class _Run:
         deadline = time.monotonic() + grace
         failure: PlanexecError | None = None
         backlog: list[Any] = []
-        done, _ = await asyncio.wait({taking}, timeout=grace)
+        # An HTTP poll is never abandoned half-way: the gateway may already have taken its task
+        # off the queue. It ends within its wait, and what it brings is released below.
+        limit = grace
+        if isinstance(self.o.transport, HttpTransport):
+            limit = max(grace, min(self.o.poll_wait, 30) + self.o.publish_timeout + 1)
+        done, _ = await asyncio.wait({taking}, timeout=limit)
         if not done:
             taking.cancel()
         elif taking.exception() is not None:
@@ -214,6 +220,12 @@ class _Run:
                 log.error("the intake loop failed: %r", error)
         elif isinstance(taking.result(), list):
             backlog = taking.result()
+        # From here on, a task that comes with an event's answer is handed back at once.
+        tasks.intake_closed = True
+        while not next_messages.empty():
+            message = next_messages.get_nowait()
+            if isinstance(message, TaskAssignment):
+                backlog.append(message)
         for task in backlog:
             await tasks.release_unstarted(task)
         if not await _within(tasks.wait_all(), deadline - time.monotonic()):
@@ -256,6 +268,15 @@ class _Run:
             events_lost=delivered.lost,
             delivery_failures=delivered.failed_attempts,
         )
+
+
+def _on_next(tasks: Tasks, next_messages: asyncio.Queue[AgentMessage], message: AgentMessage) -> None:
+    """Over HTTP an event's answer may carry the agent's next task, already taken off its queue:
+    it goes to the intake, or, once the agent takes no more tasks, straight back."""
+    if not tasks.intake_closed:
+        next_messages.put_nowait(message)
+    elif isinstance(message, TaskAssignment):
+        tasks.release_now(message)
 
 
 async def _nothing() -> None:

@@ -25,6 +25,8 @@ __all__ = ["Slots", "Counters", "Tasks"]
 
 log = logging.getLogger("planexec_agent.tasks")
 
+_UNSTARTED = {"event_type": "task_released", "reason": "the agent shut down before starting the task"}
+
 #: Room left in a message for its envelope (headers, subject, ids) beyond the output's JSON.
 ENVELOPE_BYTES = 4096
 
@@ -91,6 +93,10 @@ class Tasks:
         self.release_all = asyncio.Event()
         self._running: dict[TaskKey, asyncio.Event] = {}
         self._workers: set[asyncio.Task[None]] = set()
+        #: Set when the agent takes no more tasks (shutdown): tasks that still come are handed back.
+        self.intake_closed = False
+        #: Tasks handed back by this run, so that one handed to the agent again is not bounced for ever.
+        self.released_tasks: set[str] = set()
         # Attempts cancelled lately, so that an assignment arriving after its cancel is skipped.
         self._cancelled: OrderedDict[TaskKey, None] = OrderedDict()
 
@@ -141,8 +147,26 @@ class Tasks:
     async def release_unstarted(self, task: TaskAssignment) -> None:
         """Hands back a task that was taken but never started (shutdown)."""
         self.counters.released += 1
-        body = {"event_type": "task_released", "reason": "the agent shut down before starting the task"}
-        await self.outbox.push(new_event(task.key, body))
+        self.released_tasks.add(task.task_id)
+        await self.outbox.push(new_event(task.key, _UNSTARTED))
+
+    def release_now(self, task: TaskAssignment) -> None:
+        """Hands back, without waiting, a task that came after the agent stopped taking tasks
+        (over HTTP, with the answer to an event)."""
+        if task.task_id in self.released_tasks:
+            # Releasing it frees the agent, and the gateway hands the next attempt straight back:
+            # bounce it once, not for ever. It returns when its queue time runs out.
+            log.warning(
+                "the gateway handed task %s (attempt %d) back to an agent that is shutting down; "
+                "it is dispatched again when its queue timeout passes", task.task_id, task.attempt,
+            )
+            return
+        self.counters.released += 1
+        self.released_tasks.add(task.task_id)
+        try:
+            self.outbox.queue.put_nowait(new_event(task.key, _UNSTARTED))
+        except asyncio.QueueFull:
+            log.error("the event buffer is full: task %s (attempt %d) cannot be handed back", task.task_id, task.attempt)
 
     async def _run(self, task: TaskAssignment, stop: asyncio.Event) -> None:
         key = task.key
@@ -162,13 +186,14 @@ class Tasks:
         finally:
             stopper.cancel()
             releaser.cancel()
-        if work.done():
-            error = work.exception() if not work.cancelled() else Release("the handler was cancelled")
-            await self._finish(key, output=None if error else work.result(), error=error)
-        elif stop.is_set():
-            # Cancelled by the coordinator: report nothing more about this attempt.
+        if stop.is_set():
+            # Cancelled by the coordinator (even if the handler returned meanwhile): report
+            # nothing more about this attempt.
             await self._stop(work)
             self.counters.cancelled += 1
+        elif work.done():
+            error = work.exception() if not work.cancelled() else Release("the handler was cancelled")
+            await self._finish(key, output=None if error else work.result(), error=error)
         else:
             stop.set()
             await self._stop(work)
@@ -191,6 +216,7 @@ class Tasks:
             body = failure_body(error)
             if body["event_type"] == "task_released":
                 self.counters.released += 1
+                self.released_tasks.add(key.task_id)
             else:
                 self.counters.failed += 1
                 log.info("task %s attempt %d failed: %s", key.task_id, key.attempt, body["error"])
