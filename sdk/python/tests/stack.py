@@ -237,6 +237,16 @@ class Stack:
                 return list(reversed(events))
             offset += len(items)
 
+    async def until_agent_events(self, execution_id: str, n: int) -> list[dict[str, Any]]:
+        """Waits until the history holds at least ``n`` applied events reported by agents."""
+        deadline = time.monotonic() + PATIENCE
+        while True:
+            events = [e for e in await self.history(execution_id, "applied") if e["source"] == "agent"]
+            if len(events) >= n:
+                return events
+            assert time.monotonic() < deadline, f"only {len(events)} agent events were recorded, not {n}"
+            await asyncio.sleep(0.05)
+
     async def cancel(self, execution_id: str) -> None:
         await self.api("PATCH", f"/api/executions/{execution_id}", {"status": "CANCELLED", "reason": "the test called it off"})
 
@@ -254,13 +264,13 @@ def _admin() -> psycopg.Connection[Any]:
 
 def _create_database(name: str) -> None:
     with _admin() as conn:
-        conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]  # a name made here, not input
+        conn.execute(f"CREATE DATABASE {name}")  # a name made here, not input
 
 
 def _drop_database(name: str) -> None:
     try:
         with _admin() as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     except BaseException:  # noqa: BLE001 - cleaning up is best effort
         pass
 

@@ -73,6 +73,7 @@ from .options import (
     RegisterViaNats,
 )
 from .register import RegisteredAgent, new_token, register, token_hash
+from .subjects import Namespace
 from .transport.http import GatewayClient
 from .uuid7 import new_event_id, uuid7
 from .wire import AgentEvent, LogLevel, TaskAssignment, TaskCancel, TaskKey
@@ -94,6 +95,7 @@ __all__ = [
     "InvalidMessage",
     "InvalidRequest",
     "LogLevel",
+    "Namespace",
     "NatsError",
     "NatsTransport",
     "NotFound",
