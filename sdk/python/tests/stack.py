@@ -31,6 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import nats
 import psycopg
+from nats.aio.client import Client
 import pytest
 
 from planexec_agent import RegisteredAgent
@@ -88,11 +89,13 @@ def free_port() -> int:
 class Stack:
     """One ``planexec up`` on its own database and namespace; :meth:`restart` keeps both."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, nats: str | None = None, nats_creds: str | None = None) -> None:
         suffix = secrets.token_hex(6)
         self.database = f"planexec_py_{suffix}"
         self.namespace = f"py{suffix}"
-        self.nats_url = nats_url()
+        self.nats_url = nats or nats_url()
+        #: The coordinator's own NATS credentials file, for a server with decentralised auth.
+        self.nats_creds = nats_creds
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
@@ -107,7 +110,7 @@ class Stack:
         """Creates the database (first time), starts ``planexec up`` and waits for ``/healthz``."""
         if self.process is None and not (self.workdir / "up.log").exists():
             _create_database(self.database)
-            await _check_jetstream(self.nats_url)
+            await _check_jetstream(self.nats_url, self.nats_creds)
         env = {
             "PATH": os.environ.get("PATH", ""),
             "PLANEXE_DATABASE_URL": self.database_url,
@@ -123,6 +126,8 @@ class Stack:
             "PLANEXE_QUEUE_TIMEOUT_SECONDS": "10",
             "PLANEXE_LOG": os.environ.get("PLANEXE_LOG", "warn"),
         }
+        if self.nats_creds:
+            env["PLANEXE_NATS_CREDS"] = self.nats_creds
         log = open(self.workdir / "up.log", "ab")
         self.process = subprocess.Popen([binary(), "up"], cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
@@ -157,7 +162,7 @@ class Stack:
         await self.stop()
         await self.http.aclose()
         try:
-            nc = await nats.connect(self.nats_url, connect_timeout=3, allow_reconnect=False)
+            nc = await _nats(self.nats_url, self.nats_creds)
             js = nc.jetstream()
             for stream in (f"{self.namespace.upper()}_EVENTS", f"{self.namespace.upper()}_TASKS"):
                 try:
@@ -275,9 +280,14 @@ def _drop_database(name: str) -> None:
         pass
 
 
-async def _check_jetstream(url: str) -> None:
+async def _nats(url: str, creds: str | None) -> Client:
+    extra = {"user_credentials": creds} if creds else {}
+    return await nats.connect(url, connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=0, **extra)
+
+
+async def _check_jetstream(url: str, creds: str | None = None) -> None:
     try:
-        nc = await nats.connect(url, connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=0)
+        nc = await _nats(url, creds)
     except Exception as e:  # noqa: BLE001 - any failure means no server
         pytest.fail(f"cannot connect to NATS at NATS_URL ({url}): {e}. Start nats-server -js, or set NATS_URL", pytrace=False)
     try:

@@ -24,6 +24,7 @@ __all__ = [
     "OptionsError",
     "Unreachable",
     "NatsError",
+    "NatsRefused",
     "Problem",
     "FieldError",
     "HttpError",
@@ -63,6 +64,12 @@ class Unreachable(PlanexecError):
     def __init__(self, what: str, message: str) -> None:
         super().__init__(f"cannot reach {what}: {message}; the agent keeps trying with back-off")
         self.what = what
+
+
+class NatsRefused(PlanexecError):
+    """NATS refused the connection's credentials (none, a wrong or expired ``.creds`` file)."""
+
+    fatal = True
 
 
 class NatsError(PlanexecError):

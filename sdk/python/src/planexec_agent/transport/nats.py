@@ -30,7 +30,8 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.client import JetStreamContext
 
-from ..errors import NatsError, OptionsError, PlanexecError, TooLarge, Unreachable, UnknownAgent
+from ..aio import Stopped, race
+from ..errors import NatsError, NatsRefused, OptionsError, PlanexecError, TooLarge, Unreachable, UnknownAgent
 from ..outbox import Delivered
 from ..subjects import Namespace
 from ..wire import AgentEvent, now_rfc3339
@@ -42,11 +43,17 @@ log = logging.getLogger("planexec_agent.nats")
 
 async def connect(servers: list[str], credentials_file: str | None, name: str) -> Client:
     """Connects to the first server of ``servers`` that answers; the client reconnects by
-    itself later, for ever. Unreachable at first is :class:`Unreachable` (transient)."""
+    itself later, for ever. Unreachable at first is :class:`Unreachable` (transient); a server
+    that refuses the credentials is :class:`NatsRefused` (fatal: retrying cannot help)."""
     if credentials_file is not None and not os.path.isfile(credentials_file):
         raise OptionsError(f"the NATS credentials file {credentials_file!r} does not exist")
+    refused = asyncio.Event()
+    reasons: list[str] = []
 
     async def on_error(e: Exception) -> None:
+        if _is_refusal(e):
+            reasons.append(str(e))
+            refused.set()
         log.warning("NATS: %s", e)
 
     async def on_disconnect() -> None:
@@ -68,12 +75,23 @@ async def connect(servers: list[str], credentials_file: str | None, name: str) -
     }
     if credentials_file is not None:
         options["user_credentials"] = credentials_file
+    client = Client()
     try:
-        return await nats.connect(**options)
-    except nats.errors.AuthorizationError as e:
-        raise PlanexecError(f"NATS refused the credentials: {e}") from None
+        # With reconnects on, nats-py would try a refused login for ever: stop at the first no.
+        await race(client.connect(**options), refused)
+    except Stopped:
+        await client.close()
+        with_creds = f"the credentials in {credentials_file}" if credentials_file else "no credentials"
+        raise NatsRefused(f"NATS at {', '.join(servers)} refused {with_creds}: {reasons[0]}") from None
     except (OSError, asyncio.TimeoutError, nats.errors.Error) as e:
+        await client.close()
         raise Unreachable(f"NATS at {', '.join(servers)}", str(e) or type(e).__name__) from None
+    return client
+
+
+def _is_refusal(error: Exception) -> bool:
+    text = str(error).lower()
+    return isinstance(error, nats.errors.AuthorizationError) or "authorization violation" in text or "authentication" in text
 
 
 class NatsLink:
