@@ -235,7 +235,8 @@ class Stack:
         events: list[dict[str, Any]] = []
         offset = 0
         while True:
-            page = await self.api("GET", f"/api/executions/{execution_id}/events?disposition={disposition}&limit=1000&offset={offset}")
+            query = f"disposition={disposition}&limit=1000&offset={offset}"
+            page = await self.api("GET", f"/api/executions/{execution_id}/events?{query}")
             items = page["events"]
             events += items
             if len(items) < 1000:

@@ -33,6 +33,8 @@ async def test_the_example_agent_completes_a_real_plan_and_stops_on_sigterm(
         example_command(), "--transport", transport, "--gateway", stack.url,
         "--agent-id", registered.agent_id, "--token", registered.token,
         "--nats", stack.nats_url, "--nats-namespace", stack.namespace, "--concurrency", "8",
+        # The last poll is let finish on SIGTERM (over HTTP it may bring a task): keep it short.
+        "--poll-wait", "3",
     ]
     log = tmp_path / "agent.log"
     with open(log, "wb") as out:

@@ -20,13 +20,14 @@ from .aio import Stopped, race
 from .backoff import Backoff, pause
 from .errors import Interrupted, OptionsError, PlanexecError
 from .handler import Handler
-from .intake import IntakeOptions, http_intake, nats_intake
+from .intake import IntakeOptions
+from .link import HttpWiring, Link, NatsWiring
 from .options import AgentOptions, Credentials, HttpTransport, Registration, nats_servers
-from .outbox import Deliver, Delivery, DeliveryReport, Outbox
+from .outbox import Delivery, DeliveryReport, Outbox
 from .register import RegisteredAgent, register
 from .subjects import Namespace
 from .tasks import Tasks
-from .transport.http import MAX_EVENT_BYTES, GatewayClient, HttpLink
+from .transport.http import GatewayClient
 from .transport.nats import NatsLink, connect
 from .wire import AgentMessage, TaskAssignment
 
@@ -145,31 +146,21 @@ class _Run:
 
     async def run(self, stop: asyncio.Event) -> RunReport:
         agent_id = self.credentials.agent_id
+        link = await self._link(stop)
         outbox = Outbox(self.o.event_buffer)
         next_messages: asyncio.Queue[AgentMessage] = asyncio.Queue()
-        link: Deliver
-        closers: list[Callable[[], Any]] = []
-        if isinstance(self.o.transport, HttpTransport):
-            client = GatewayClient(self.o.transport.gateway, self.credentials.token, self.o.publish_timeout)
-            closers.append(client.close)
-            link, window, max_bytes = HttpLink(client, agent_id), 16, MAX_EVENT_BYTES
-            beat: Callable[[Tasks], Any] = lambda t: client.heartbeat(agent_id) if t.in_flight else _nothing()
-            intake: Callable[[Tasks], Any] = lambda t: http_intake(
-                t, client, agent_id, next_messages, self.intake_options, stop
-            )
-        else:
-            nc = await self._connect_nats(stop)
-            closers.append(nc.close)
-            nats_link = NatsLink(nc, self.ns, agent_id, self.o.publish_timeout)
-            link, window, max_bytes = nats_link, 256, nats_link.max_event_bytes
-            beat = lambda t: nats_link.heartbeat(t.in_flight)
-            intake = lambda t: nats_intake(t, nats_link, self.intake_options, stop)
-        tasks = Tasks(self.handlers, agent_id, outbox, self.o.observer, self.o.concurrency, self.o.stop_grace, max_bytes)
-        delivery = Delivery(link, outbox, window, self.backoff, self.o.observer, lambda m: _on_next(tasks, next_messages, m))
+        tasks = Tasks(
+            self.handlers, agent_id, outbox, self.o.observer, self.o.concurrency, self.o.stop_grace, link.max_event_bytes
+        )
+
+        def on_next(message: AgentMessage) -> None:
+            _on_next(tasks, next_messages, message)
+
+        delivery = Delivery(link, outbox, link.window, self.backoff, self.o.observer, on_next)
         closing, abandon, beats_stop = asyncio.Event(), asyncio.Event(), asyncio.Event()
         delivering = asyncio.ensure_future(delivery.run(closing, abandon))
-        beating = asyncio.ensure_future(_heartbeats(beat, tasks, self.o.heartbeat_interval, beats_stop))
-        taking = asyncio.ensure_future(intake(tasks))
+        beating = asyncio.ensure_future(_heartbeats(link, tasks, self.o.heartbeat_interval, beats_stop))
+        taking = asyncio.ensure_future(link.intake(tasks, next_messages, self.intake_options, stop))
         log.info("agent %s running (concurrency %d)", agent_id, self.o.concurrency)
         try:
             stopping = asyncio.ensure_future(stop.wait())
@@ -180,13 +171,19 @@ class _Run:
         finally:
             beats_stop.set()
             await asyncio.wait({beating})
-            for close in closers:
-                await _quiet_close(close)
+            await _quiet_close(link)
         report = self._report(tasks, delivery.report)
         log.info("agent %s stopped: %s", agent_id, report)
         if failure is not None:
             raise failure
         return report
+
+    async def _link(self, stop: asyncio.Event) -> Link:
+        if isinstance(self.o.transport, HttpTransport):
+            client = GatewayClient(self.o.transport.gateway, self.credentials.token, self.o.publish_timeout)
+            return HttpWiring(client, self.credentials.agent_id)
+        nc = await self._connect_nats(stop)
+        return NatsWiring(NatsLink(nc, self.ns, self.credentials.agent_id, self.o.publish_timeout))
 
     async def _shut_down(
         self,
@@ -218,8 +215,8 @@ class _Run:
                 failure = error
             else:
                 log.error("the intake loop failed: %r", error)
-        elif isinstance(taking.result(), list):
-            backlog = taking.result()
+        else:
+            backlog = list(taking.result())
         # From here on, a task that comes with an event's answer is handed back at once.
         tasks.intake_closed = True
         while not next_messages.empty():
@@ -279,10 +276,6 @@ def _on_next(tasks: Tasks, next_messages: asyncio.Queue[AgentMessage], message: 
         tasks.release_now(message)
 
 
-async def _nothing() -> None:
-    return None
-
-
 async def _within(work: Any, timeout: float) -> bool:
     """Whether ``work`` finished within ``timeout`` seconds (it is cancelled if not)."""
     try:
@@ -292,18 +285,18 @@ async def _within(work: Any, timeout: float) -> bool:
         return False
 
 
-async def _quiet_close(close: Callable[[], Any]) -> None:
+async def _quiet_close(link: Link) -> None:
     try:
-        await close()
+        await link.close()
     except Exception as e:  # noqa: BLE001 - closing is best effort
         log.debug("closing a connection failed: %s", e)
 
 
-async def _heartbeats(beat: Callable[[Tasks], Any], tasks: Tasks, interval: float, stop: asyncio.Event) -> None:
+async def _heartbeats(link: Link, tasks: Tasks, interval: float, stop: asyncio.Event) -> None:
     """A sign of life every ``interval`` for as long as the agent runs, shutdown included (tasks
     finishing within the grace must not look abandoned)."""
     while await pause(interval, stop):
         try:
-            await beat(tasks)
+            await link.beat(tasks)
         except PlanexecError as e:
             log.warning("heartbeat not sent: %s", e)

@@ -48,6 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--nats-namespace", default=os.environ.get("PLANEXE_NATS_NAMESPACE", "planexec"))
     p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--work-seconds", type=float, default=0.05, help="how long each fake task takes")
+    p.add_argument("--poll-wait", type=float, default=20.0,
+                   help="seconds a poll waits for work; over HTTP a shutdown lets the last poll finish")
     p.add_argument("--log-level", default=os.environ.get("PLANEXE_LOG_LEVEL", "INFO"))
     args = p.parse_args(argv)
     if not args.token:
@@ -76,6 +78,7 @@ def build(args: argparse.Namespace) -> Agent:
         credentials=Credentials(args.agent_id, args.token),
         namespace=args.nats_namespace,
         concurrency=args.concurrency,
+        poll_wait=args.poll_wait,
     )
     agent = Agent(options)
     for capability, doing in CAPABILITIES.items():
