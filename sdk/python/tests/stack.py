@@ -100,6 +100,7 @@ class Stack:
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
         self.process: subprocess.Popen[bytes] | None = None
+        self.gateways: list[subprocess.Popen[bytes]] = []
         parts = urlsplit(admin_url())
         self.database_url = urlunsplit(parts._replace(path="/" + self.database))
         self.http = httpx.AsyncClient(base_url=self.url, timeout=30, headers={"Authorization": f"Bearer {OPERATOR}"})
@@ -111,47 +112,58 @@ class Stack:
         if self.process is None and not (self.workdir / "up.log").exists():
             _create_database(self.database)
             await _check_jetstream(self.nats_url, self.nats_creds)
+        self.process = await self._spawn("up", self.port)
+
+    async def start_gateway(self) -> str:
+        """One more gateway (``planexec gateway``) on the same database and namespace; its URL.
+        It keeps answering while ``planexec up``, and so every coordinator, is stopped."""
+        port = free_port()
+        self.gateways.append(await self._spawn("gateway", port))
+        return f"http://127.0.0.1:{port}"
+
+    def _env(self, port: int) -> dict[str, str]:
         env = {
             "PATH": os.environ.get("PATH", ""),
             "PLANEXE_DATABASE_URL": self.database_url,
             "PLANEXE_NATS_URL": self.nats_url,
             "PLANEXE_NATS_NAMESPACE": self.namespace,
             "PLANEXE_OPERATOR_TOKEN": OPERATOR,
-            "PLANEXE_LISTEN": f"127.0.0.1:{self.port}",
+            "PLANEXE_LISTEN": f"127.0.0.1:{port}",
             "PLANEXE_DATA_DIR": str(self.workdir / "data"),
             "PLANEXE_RETRY_BACKOFF_SECONDS": "0.2",
             "PLANEXE_RETRY_MAX_BACKOFF_SECONDS": "1",
             "PLANEXE_SHUTDOWN_GRACE_SECONDS": "5",
             # A task handed to an agent that then left is dispatched again this soon.
             "PLANEXE_QUEUE_TIMEOUT_SECONDS": "10",
+            # Without a coordinator, a command fails after this long (503/504) instead of 60 s.
+            "PLANEXE_REQUEST_TIMEOUT_SECONDS": "35",
             "PLANEXE_LOG": os.environ.get("PLANEXE_LOG", "warn"),
         }
         if self.nats_creds:
             env["PLANEXE_NATS_CREDS"] = self.nats_creds
+        return env
+
+    async def _spawn(self, role: str, port: int) -> subprocess.Popen[bytes]:
         log = open(self.workdir / "up.log", "ab")
-        self.process = subprocess.Popen([binary(), "up"], cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [binary(), role], cwd=self.workdir, env=self._env(port), stdout=log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"planexec up exited {self.process.returncode}: {self.log_tail()}", pytrace=False)
+            if process.poll() is not None:
+                pytest.fail(f"planexec {role} exited {process.returncode}: {self.log_tail()}", pytrace=False)
             try:
-                if (await self.http.get("/healthz", timeout=2)).status_code == 200:
-                    return
+                if (await self.http.get(f"http://127.0.0.1:{port}/healthz", timeout=2)).status_code == 200:
+                    return process
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.1)
-        pytest.fail(f"planexec up answered no /healthz within 60 s: {self.log_tail()}", pytrace=False)
+        pytest.fail(f"planexec {role} answered no /healthz within 60 s: {self.log_tail()}", pytrace=False)
 
     async def stop(self) -> None:
         """Stops ``planexec up`` (SIGTERM, then SIGKILL after 10 s)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.to_thread(self.process.wait, 10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            await asyncio.to_thread(self.process.wait)
+        if self.process is not None:
+            await _terminate(self.process)
 
     async def restart(self) -> None:
         await self.stop()
@@ -160,6 +172,8 @@ class Stack:
     async def close(self) -> None:
         """Stops everything and drops the database and the namespace's streams."""
         await self.stop()
+        for gateway in self.gateways:
+            await _terminate(gateway)
         await self.http.aclose()
         try:
             nc = await _nats(self.nats_url, self.nats_creds)
@@ -255,6 +269,18 @@ class Stack:
 
     async def cancel(self, execution_id: str) -> None:
         await self.api("PATCH", f"/api/executions/{execution_id}", {"status": "CANCELLED", "reason": "the test called it off"})
+
+
+async def _terminate(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.to_thread(process.wait, 10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        await asyncio.to_thread(process.wait)
 
 
 def _admin() -> psycopg.Connection[Any]:

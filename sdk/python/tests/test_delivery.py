@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from planexec_agent import Agent, NatsTransport, TaskAssignment, TaskContext
+from planexec_agent import Agent, HttpTransport, NatsTransport, ServerError, TaskAssignment, TaskContext
 
 from .conftest import Recorder, Running, fast_options
 from .proxy import Proxy
@@ -62,6 +62,37 @@ async def test_events_buffered_while_the_gateway_restarts_are_resent_with_the_sa
     assert_delivered_once_under_their_ids(history, recorder)
     kinds = [e["event_type"] for e in agent_events(history)]
     assert kinds == ["task_started", "task_progress", "task_progress", "log", "task_complete"], kinds
+
+
+async def test_events_the_gateway_answers_with_a_5xx_are_resent_with_the_same_ids(
+    own_stack: Stack, run_agent: Callable[[Agent], Running]
+) -> None:
+    stack = own_stack
+    # The agent talks to a gateway of its own, which stays up while every coordinator is away.
+    gateway = await stack.start_gateway()
+    registered = await stack.register("persistent", ("send_email",))
+    execution = await stack.execute(await stack.import_tasks(["send_email"]), registered.agent_id)
+    working, go = asyncio.Event(), asyncio.Event()
+    recorder = Recorder()
+    # Long enough for the gateway's own answer: without a coordinator it is a 5xx, not silence.
+    options = fast_options(stack, "http", registered.credentials, observer=recorder, publish_timeout=40.0)
+    options.transport = HttpTransport(gateway)
+    running = run_agent(Agent(options, {"send_email": pausing_handler(working, go)}))
+    await asyncio.wait_for(working.wait(), 30)
+    await stack.until_agent_events(execution, 2)
+
+    await stack.stop()
+    go.set()
+    await asyncio.wait_for(recorder.failure_seen.wait(), 30)
+    event, error = recorder.failed[0]
+    assert event.event_type == "task_progress"
+    assert isinstance(error, ServerError) and error.status >= 500, error
+    await stack.start()
+
+    await stack.until_status(execution, "COMPLETED")
+    report = await running.stop()
+    assert report.events_lost == 0
+    assert_delivered_once_under_their_ids(await stack.history(execution), recorder)
 
 
 async def test_events_buffered_while_nats_is_unreachable_are_resent_with_the_same_ids(
