@@ -225,7 +225,7 @@ class _Run:
                 backlog.append(message)
         for task in backlog:
             await tasks.release_unstarted(task)
-        if not await _within(tasks.wait_all(), deadline - time.monotonic()):
+        if tasks.in_flight and not await _within(tasks.wait_all(), deadline - time.monotonic()):
             log.warning("the grace is over; handing %d unfinished task(s) back", tasks.in_flight)
             tasks.release_all.set()
             await tasks.wait_all()

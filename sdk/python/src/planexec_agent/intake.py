@@ -68,6 +68,10 @@ async def nats_intake(tasks: Tasks, link: NatsLink, options: IntakeOptions, stop
             continue
         schedule = options.backoff.schedule()
         for msg in messages:
+            if stop.is_set():
+                # Not ours after all: back on the queue at once rather than after the ack wait.
+                await _quietly(msg.nak())
+                continue
             await _take_nats(tasks, msg, options.poll_wait)
 
 
