@@ -16,7 +16,7 @@ use planexec_schemas::event::{CoordinatorEvent, Disposition};
 use planexec_schemas::execution::{Execution, ExecutionStatus, RoutingPolicy};
 use planexec_schemas::validate::{FieldError, Validate, limits};
 use planexec_schemas::{agent::Agent, new_id};
-use planexec_store::executions::{self, NewExecution};
+use planexec_store::executions::{self, schedule::NewExecution};
 use planexec_store::{agents, events, plans};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -150,7 +150,7 @@ async fn read_execution(
     engine: &Engine,
     id: planexec_schemas::Id,
 ) -> Result<Execution, CommandError> {
-    executions::get(engine.pool(), id)
+    executions::read::get(engine.pool(), id)
         .await
         .map_err(internal)?
         .ok_or_else(|| CommandError::not_found("execution", id))
@@ -206,7 +206,7 @@ async fn create_execution(engine: &Engine, c: CreateExecution) -> Result<Executi
         ));
     }
     let pool = engine.pool();
-    if plans::status(pool, c.plan_id)
+    if plans::read::status(pool, c.plan_id)
         .await
         .map_err(internal)?
         .is_none()
@@ -228,7 +228,9 @@ async fn create_execution(engine: &Engine, c: CreateExecution) -> Result<Executi
         routing: c.routing.unwrap_or(RoutingPolicy::Agent),
     };
     let mut tx = pool.begin().await.map_err(internal)?;
-    let row = executions::insert(&mut *tx, &new).await.map_err(internal)?;
+    let row = executions::schedule::insert(&mut *tx, &new)
+        .await
+        .map_err(internal)?;
     let created = CoordinatorEvent::ExecutionCreated {
         plan_id: c.plan_id,
         agent_id: c.agent_id,
@@ -320,7 +322,7 @@ async fn register_agent(engine: &Engine, c: RegisterAgent) -> Result<Agent, Comm
     // A new capability may unblock executions waiting for one.
     let engine = engine.clone();
     tokio::spawn(async move {
-        let blocked = executions::affected_by_agents(engine.pool(), &[id]).await;
+        let blocked = executions::schedule::affected_by_agents(engine.pool(), &[id]).await;
         match blocked {
             Ok(blocked) if !blocked.is_empty() => {
                 if let Err(e) = engine.agents_changed(&blocked).await {
@@ -401,10 +403,13 @@ async fn resolve_task(engine: &Engine, c: ResolveTask) -> Result<Execution, Comm
 
 async fn approve_plan(engine: &Engine, c: ApprovePlan) -> Result<PlanApproved, CommandError> {
     let mut tx = engine.pool().begin().await.map_err(internal)?;
-    if !plans::approve(&mut tx, c.plan_id).await.map_err(internal)? {
+    if !plans::edit::approve(&mut tx, c.plan_id)
+        .await
+        .map_err(internal)?
+    {
         return Err(CommandError::not_found("plan", c.plan_id));
     }
-    let waiting = executions::wake_waiting_for_review(&mut tx, c.plan_id)
+    let waiting = executions::schedule::wake_waiting_for_review(&mut tx, c.plan_id)
         .await
         .map_err(internal)?;
     tx.commit().await.map_err(internal)?;

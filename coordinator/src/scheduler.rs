@@ -41,7 +41,7 @@ pub async fn run(engine: Engine, shutdown: CancellationToken) {
 
 /// Wakes every execution whose stored deadline has come.
 pub async fn wake_due(engine: &Engine) -> Result<usize, Error> {
-    let due = executions::due(engine.pool(), Utc::now(), WAKE_LIMIT).await?;
+    let due = executions::schedule::due(engine.pool(), Utc::now(), WAKE_LIMIT).await?;
     for chunk in due.chunks(32) {
         engine.wake(chunk).await?;
     }
@@ -68,7 +68,7 @@ pub async fn flush_liveness(engine: &Engine) -> Result<(), Error> {
     if changed.is_empty() {
         return Ok(());
     }
-    let affected = executions::affected_by_agents(pool, &changed).await?;
+    let affected = executions::schedule::affected_by_agents(pool, &changed).await?;
     engine.agents_changed(&affected).await
 }
 

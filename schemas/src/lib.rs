@@ -6,6 +6,7 @@
 //!
 //! - [`agent`]: agents, their capabilities and liveness.
 //! - [`plan`]: imported plans (phases, tasks, subtasks, dependencies) and the plan document.
+//! - [`decomposition`]: a decomposed plan, as the importer makes it and the store writes it.
 //! - [`execution`]: executions, their tasks and the status enums of the state machine.
 //! - [`event`]: what agents report and what the coordinator records as history.
 //! - [`task`]: what the coordinator hands to an agent (assignments, cancels, retry policy).
@@ -18,6 +19,7 @@
 pub mod agent;
 pub mod api;
 pub mod command;
+pub mod decomposition;
 pub mod event;
 pub mod execution;
 pub mod plan;

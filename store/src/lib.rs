@@ -5,8 +5,14 @@
 //! Queries are checked at run time, so building needs no database.
 //!
 //! - [`agents`]: registration, tokens, liveness flushes and the offline sweep.
-//! - [`plans`]: storing decompositions, the plan tree, reviews.
-//! - [`executions`]: executions and their tasks: create, materialise, lock-load-save, lists.
+//! - [`plans`]: storing decompositions ([`plans::write`]), reading plans ([`plans::read`]),
+//!   operator edits and reviews ([`plans::edit`]).
+//! - [`executions`]: executions and their tasks, by caller: the API's reads
+//!   ([`executions::read`]), the coordinator's transaction ([`executions::engine`]), starting an
+//!   execution ([`executions::materialise`]) and the scheduler's view ([`executions::schedule`]).
+//!
+//! The store takes plans as `planexec_schemas::decomposition::Decomposition`, so it does not
+//! link the importer.
 //! - [`events`]: the history of executions and the dead letters.
 
 pub mod agents;

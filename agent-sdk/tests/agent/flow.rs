@@ -31,7 +31,7 @@ async fn an_sdk_agent_runs_a_plan_of_several_leaves_to_completed() {
     assert_eq!(report.tasks_completed, 4);
     assert_eq!((report.events_delivered, report.events_lost), (12, 0));
     let history = stack.until_agent_events(execution.id, 12).await;
-    let tasks = planexec_store::executions::tasks(&stack.pool, execution.id)
+    let tasks = planexec_store::executions::read::tasks(&stack.pool, execution.id)
         .await
         .expect("tasks");
     for task in tasks.iter().filter(|t| t.is_leaf) {

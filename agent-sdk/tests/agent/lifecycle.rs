@@ -127,7 +127,7 @@ async fn graceful_shutdown_hands_an_unfinished_task_back_and_it_is_dispatched_ag
             ("task_complete".into(), 2, "applied".into()),
         ]
     );
-    let failures = planexec_store::executions::tasks(&stack.pool, execution.id)
+    let failures = planexec_store::executions::read::tasks(&stack.pool, execution.id)
         .await
         .expect("tasks")[0]
         .failures;

@@ -25,7 +25,8 @@ use planexec_schemas::Id;
 use planexec_schemas::event::{AgentEvent, CoordinatorEvent};
 use planexec_schemas::execution::ExecutionStatus;
 use planexec_schemas::update::{ExecutionUpdate, TaskUpdate};
-use planexec_store::executions::{self, ExecutionRow, TaskDefaults};
+use planexec_store::executions::materialise::TaskDefaults;
+use planexec_store::executions::{self, ExecutionRow};
 use planexec_store::{events, plans};
 use sqlx::PgPool;
 
@@ -175,8 +176,8 @@ impl Engine {
 
         let mut tx = self.inner.pool.begin().await?;
         let rows = match mode {
-            LockMode::Wait => executions::lock(&mut tx, &ids).await?,
-            LockMode::SkipLocked => executions::lock_skip_locked(&mut tx, &ids).await?,
+            LockMode::Wait => executions::engine::lock(&mut tx, &ids).await?,
+            LockMode::SkipLocked => executions::engine::lock_skip_locked(&mut tx, &ids).await?,
         };
         let woken: HashSet<Id> = items
             .iter()
@@ -193,7 +194,7 @@ impl Engine {
             ) {
                 continue;
             }
-            let ready = plans::status(&mut *tx, row.plan_id)
+            let ready = plans::read::status(&mut *tx, row.plan_id)
                 .await?
                 .is_some_and(|s| s.is_startable());
             startable.insert(row.id, ready);
@@ -203,7 +204,8 @@ impl Engine {
                     max_attempts: options.retry.max_attempts,
                 };
                 if let Some((tasks, leaves)) =
-                    executions::materialise(&mut tx, row.id, row.plan_id, defaults).await?
+                    executions::materialise::materialise(&mut tx, row.id, row.plan_id, defaults)
+                        .await?
                 {
                     fresh.insert(row.id);
                     materialised_now.push(history::coordinator_event(
@@ -228,7 +230,7 @@ impl Engine {
             .filter(|id| !cached.contains_key(id))
             .copied()
             .collect();
-        let mut nodes = executions::load_nodes(&mut tx, &to_load).await?;
+        let mut nodes = executions::engine::load_nodes(&mut tx, &to_load).await?;
         let mut entries: HashMap<Id, Entry> = HashMap::with_capacity(rows.len());
         for row in rows {
             let state = match cached.remove(&row.id) {
@@ -347,14 +349,14 @@ impl Engine {
             for change in &entry.changes {
                 match change {
                     Change::Completed { index, output } => {
-                        outputs.push(executions::NodeOutput::Result {
+                        outputs.push(executions::engine::NodeOutput::Result {
                             table: state::table_of(&entry.state, *index),
                             id: entry.state.nodes[*index].spec.id,
                             value: output.clone(),
                         })
                     }
                     Change::Failed { index, error } => {
-                        outputs.push(executions::NodeOutput::Error {
+                        outputs.push(executions::engine::NodeOutput::Error {
                             table: state::table_of(&entry.state, *index),
                             id: entry.state.nodes[*index].spec.id,
                             message: error.clone(),
@@ -364,8 +366,8 @@ impl Engine {
                 }
             }
         }
-        executions::save_nodes(&mut tx, &node_saves, &outputs).await?;
-        let versions = executions::save_executions(&mut tx, &execution_saves).await?;
+        executions::engine::save_nodes(&mut tx, &node_saves, &outputs).await?;
+        let versions = executions::engine::save_executions(&mut tx, &execution_saves).await?;
         events::insert(&mut tx, &history).await?;
         tx.commit().await?;
 

@@ -58,7 +58,7 @@ impl Engine {
 
     async fn publish_dispatches(&self, dispatches: Vec<Dispatch>) {
         let ids: Vec<Id> = dispatches.iter().map(|d| d.task_id).collect();
-        let details = match executions::assignment_details(self.pool(), &ids).await {
+        let details = match executions::engine::assignment_details(self.pool(), &ids).await {
             Ok(details) => details,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read assignment details; dispatches will be published again later");
@@ -106,7 +106,7 @@ impl Engine {
                 })
                 .collect();
             crate::metrics::dispatched(confirmed.len());
-            match executions::mark_published(self.pool(), &confirmed).await {
+            match executions::engine::mark_published(self.pool(), &confirmed).await {
                 Ok(()) => {
                     for d in chunk.iter().filter(|d| {
                         confirmed

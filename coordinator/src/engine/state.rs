@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use chrono::Duration;
 use planexec_schemas::Id;
 use planexec_schemas::execution::CurrentTask;
-use planexec_store::executions::{ExecutionRow, ExecutionSave, NodeRow, NodeSave, NodeTable};
+use planexec_store::executions::engine::{ExecutionSave, NodeRow, NodeSave};
+use planexec_store::executions::{ExecutionRow, NodeTable};
 
 use crate::machine::{ExecutionState, Node, NodeKind, NodeSpec};
 

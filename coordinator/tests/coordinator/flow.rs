@@ -156,7 +156,7 @@ async fn cancel_cancels_pending_tasks_and_tells_the_agent_to_stop() {
         }
         other => panic!("the agent was not told to stop: {other:?}"),
     }
-    let tasks = planexec_store::executions::tasks(&stack.pool, execution.id)
+    let tasks = planexec_store::executions::read::tasks(&stack.pool, execution.id)
         .await
         .expect("tasks");
     assert!(

@@ -162,11 +162,12 @@ async fn result(
         attempt.parse().map_err(|_| bad_id())?,
     );
     let execution = result.workflow_instance_id;
-    let (holder, _) = planexec_store::executions::leaf_holder(state.pool(), execution, task_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found("task", format!("{task_id} of execution {execution}"))
-        })?;
+    let (holder, _) =
+        planexec_store::executions::read::leaf_holder(state.pool(), execution, task_id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::not_found("task", format!("{task_id} of execution {execution}"))
+            })?;
     if holder != Some(agent) {
         return Err(ApiError::Forbidden(format!(
             "task {task_id} is not assigned to agent {agent}"

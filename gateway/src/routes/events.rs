@@ -56,7 +56,7 @@ async fn report(
     state.heartbeat(agent).await;
     let execution = path.execution_id;
     let (holder, _) =
-        planexec_store::executions::leaf_holder(state.pool(), execution, request.task_id)
+        planexec_store::executions::read::leaf_holder(state.pool(), execution, request.task_id)
             .await?
             .ok_or_else(|| {
                 ApiError::not_found(
@@ -161,7 +161,7 @@ async fn list(
                 .map_err(|_| ApiError::field("cursor", "not a cursor returned by this API"))
         })
         .transpose()?;
-    if planexec_store::executions::get(state.pool(), path.execution_id)
+    if planexec_store::executions::read::get(state.pool(), path.execution_id)
         .await?
         .is_none()
     {

@@ -13,7 +13,7 @@ use planexec_schemas::command::{CreateExecution, Reassign, ResolveTask, UpdateEx
 use planexec_schemas::execution::{Execution, ExecutionStatus, ExecutionTask};
 use planexec_schemas::validate::Validate;
 use planexec_schemas::{Id, Timestamp};
-use planexec_store::executions::{Cursor, ListFilter};
+use planexec_store::executions::read::{Cursor, ListFilter};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -162,7 +162,7 @@ async fn list(
         status: query.status,
     };
     let (executions, next) =
-        planexec_store::executions::list(state.pool(), &filter, limit, cursor).await?;
+        planexec_store::executions::read::list(state.pool(), &filter, limit, cursor).await?;
     Ok(Json(ExecutionList {
         executions,
         next_cursor: next.map(encode_cursor),
@@ -174,7 +174,7 @@ async fn get_one(
     _: Operator,
     ApiPath(path): ApiPath<ExecutionPath>,
 ) -> Result<Json<Execution>, ApiError> {
-    planexec_store::executions::get(state.pool(), path.execution_id)
+    planexec_store::executions::read::get(state.pool(), path.execution_id)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found("execution", path.execution_id))
@@ -200,14 +200,14 @@ async fn tasks(
     _: Operator,
     ApiPath(path): ApiPath<ExecutionPath>,
 ) -> Result<Json<Vec<ExecutionTask>>, ApiError> {
-    if planexec_store::executions::get(state.pool(), path.execution_id)
+    if planexec_store::executions::read::get(state.pool(), path.execution_id)
         .await?
         .is_none()
     {
         return Err(ApiError::not_found("execution", path.execution_id));
     }
     Ok(Json(
-        planexec_store::executions::tasks(state.pool(), path.execution_id).await?,
+        planexec_store::executions::read::tasks(state.pool(), path.execution_id).await?,
     ))
 }
 

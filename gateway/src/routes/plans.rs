@@ -218,7 +218,7 @@ async fn import(
         strict: query.strict.unwrap_or(false),
     };
     let decomposition = decompose(upload, options, None).await?;
-    let id = planexec_store::plans::insert(state.pool(), &decomposition).await?;
+    let id = planexec_store::plans::write::insert(state.pool(), &decomposition).await?;
     let mut summary = decomposition.summary();
     summary.id = Some(id);
     Ok(Created(summary))
@@ -244,7 +244,7 @@ async fn list(
         .as_deref()
         .map(decode_time_cursor)
         .transpose()?;
-    let (plans, next) = planexec_store::plans::list(state.pool(), limit, cursor).await?;
+    let (plans, next) = planexec_store::plans::read::list(state.pool(), limit, cursor).await?;
     Ok(Json(PlanList {
         plans,
         next_cursor: next.map(|(at, id)| format!("{}.{id}", at.timestamp_micros())),
@@ -257,7 +257,7 @@ struct PlanPath {
 }
 
 async fn read(state: &AppState, id: Id) -> Result<Plan, ApiError> {
-    planexec_store::plans::get(state.pool(), id)
+    planexec_store::plans::read::get(state.pool(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("plan", id))
 }
@@ -300,7 +300,8 @@ async fn update_task(
 ) -> Result<Json<Plan>, ApiError> {
     request.validate().map_err(ApiError::Validation)?;
     read(&state, path.plan_id).await?;
-    planexec_store::plans::update_leaf(state.pool(), path.plan_id, &path.task, &request).await?;
+    planexec_store::plans::edit::update_leaf(state.pool(), path.plan_id, &path.task, &request)
+        .await?;
     Ok(Json(read(&state, path.plan_id).await?))
 }
 
@@ -317,7 +318,7 @@ async fn replace(
         Some(PlanSourceKind::Manual),
     )
     .await?;
-    planexec_store::plans::replace(state.pool(), path.plan_id, &decomposition).await?;
+    planexec_store::plans::edit::replace(state.pool(), path.plan_id, &decomposition).await?;
     // The manual decomposition is an approval: release executions waiting for the review.
     state
         .coordinator()

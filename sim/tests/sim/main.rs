@@ -105,7 +105,7 @@ async fn larry_runs_a_plan_to_completed_over_nats_and_logs_every_event_in_order(
     assert_eq!(logged, recorded);
 
     // Every leaf reported progress, and every outgoing line names its WBS number.
-    let tasks = planexec_store::executions::tasks(&stack.pool, execution.id)
+    let tasks = planexec_store::executions::read::tasks(&stack.pool, execution.id)
         .await
         .expect("tasks");
     let leaves: Vec<(Id, String)> = tasks

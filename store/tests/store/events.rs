@@ -24,7 +24,9 @@ fn event(execution: Id, event_type: EventType, disposition: Disposition) -> NewE
 }
 
 async fn an_execution(pool: &sqlx::PgPool) -> Id {
-    let plan = plans::insert(pool, &prospecting()).await.expect("plan");
+    let plan = plans::write::insert(pool, &prospecting())
+        .await
+        .expect("plan");
     let agent = new_id();
     agents::insert(
         pool,
@@ -36,9 +38,9 @@ async fn an_execution(pool: &sqlx::PgPool) -> Id {
     )
     .await
     .expect("agent");
-    executions::insert(
+    executions::schedule::insert(
         pool,
-        &executions::NewExecution {
+        &executions::schedule::NewExecution {
             id: new_id(),
             plan_id: plan,
             agent_id: agent,

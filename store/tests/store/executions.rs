@@ -3,9 +3,10 @@ use std::time::Duration;
 use chrono::Utc;
 use planexec_schemas::execution::{BlockedReason, ExecutionStatus, TaskStatus};
 use planexec_schemas::{Id, new_id};
-use planexec_store::executions::{
-    self, ExecutionSave, NewExecution, NodeOutput, NodeSave, NodeTable, TaskDefaults,
-};
+use planexec_store::executions::engine::{ExecutionSave, NodeOutput, NodeSave};
+use planexec_store::executions::materialise::TaskDefaults;
+use planexec_store::executions::schedule::NewExecution;
+use planexec_store::executions::{self, NodeTable};
 use planexec_store::{agents, plans};
 use sqlx::PgPool;
 
@@ -13,7 +14,9 @@ use super::migrated;
 use super::plans::prospecting;
 
 async fn execution_of_the_fixture(pool: &PgPool) -> (Id, Id, Id) {
-    let plan = plans::insert(pool, &prospecting()).await.expect("plan");
+    let plan = plans::write::insert(pool, &prospecting())
+        .await
+        .expect("plan");
     let agent = new_id();
     agents::insert(
         pool,
@@ -25,7 +28,7 @@ async fn execution_of_the_fixture(pool: &PgPool) -> (Id, Id, Id) {
     )
     .await
     .expect("agent");
-    let row = executions::insert(
+    let row = executions::schedule::insert(
         pool,
         &NewExecution {
             id: new_id(),
@@ -44,7 +47,7 @@ async fn execution_of_the_fixture(pool: &PgPool) -> (Id, Id, Id) {
 async fn materialised(pool: &PgPool) -> (Id, Id, Id) {
     let (execution, plan, agent) = execution_of_the_fixture(pool).await;
     let mut tx = pool.begin().await.expect("tx");
-    executions::materialise(
+    executions::materialise::materialise(
         &mut tx,
         execution,
         plan,
@@ -69,18 +72,18 @@ async fn materialising_copies_every_task_and_subtask_with_dependencies_and_is_id
         timeout_seconds: 60,
         max_attempts: 3,
     };
-    let counts = executions::materialise(&mut tx, execution, plan, defaults)
+    let counts = executions::materialise::materialise(&mut tx, execution, plan, defaults)
         .await
         .expect("materialise");
     assert_eq!(
         counts,
         Some((decomposition.counts.tasks, decomposition.counts.leaves))
     );
-    let again = executions::materialise(&mut tx, execution, plan, defaults)
+    let again = executions::materialise::materialise(&mut tx, execution, plan, defaults)
         .await
         .expect("again");
     assert_eq!(again, None, "materialising twice changes nothing");
-    let nodes = executions::load_nodes(&mut tx, &[execution])
+    let nodes = executions::engine::load_nodes(&mut tx, &[execution])
         .await
         .expect("load")
         .remove(&execution)
@@ -126,11 +129,11 @@ async fn saved_changes_read_back_and_bump_the_version() {
     let (_env, pool) = migrated().await;
     let (execution, _, agent) = materialised(&pool).await;
     let mut tx = pool.begin().await.expect("tx");
-    let row = executions::lock(&mut tx, &[execution])
+    let row = executions::engine::lock(&mut tx, &[execution])
         .await
         .expect("lock")
         .remove(0);
-    let nodes = executions::load_nodes(&mut tx, &[execution])
+    let nodes = executions::engine::load_nodes(&mut tx, &[execution])
         .await
         .expect("load")
         .remove(&execution)
@@ -157,10 +160,10 @@ async fn saved_changes_read_back_and_bump_the_version() {
         id: leaf.id,
         value: serde_json::json!({"rows": 12}),
     };
-    executions::save_nodes(&mut tx, &[save], &[output])
+    executions::engine::save_nodes(&mut tx, &[save], &[output])
         .await
         .expect("save nodes");
-    let versions = executions::save_executions(
+    let versions = executions::engine::save_executions(
         &mut tx,
         &[ExecutionSave {
             id: execution,
@@ -182,7 +185,7 @@ async fn saved_changes_read_back_and_bump_the_version() {
     assert_eq!(versions[0].1, row.version + 1);
     tx.commit().await.expect("commit");
 
-    let view = executions::get(&pool, execution)
+    let view = executions::read::get(&pool, execution)
         .await
         .expect("get")
         .expect("exists");
@@ -200,7 +203,9 @@ async fn saved_changes_read_back_and_bump_the_version() {
             1
         )
     );
-    let tree = executions::tasks(&pool, execution).await.expect("tasks");
+    let tree = executions::read::tasks(&pool, execution)
+        .await
+        .expect("tasks");
     let done: Vec<_> = tree
         .iter()
         .flat_map(|t| {
@@ -230,7 +235,7 @@ async fn a_publish_confirmation_only_confirms_its_own_attempt() {
     let (_env, pool) = migrated().await;
     let (execution, _, _) = materialised(&pool).await;
     let mut conn = pool.acquire().await.expect("conn");
-    let leaf = executions::load_nodes(&mut conn, &[execution])
+    let leaf = executions::engine::load_nodes(&mut conn, &[execution])
         .await
         .expect("load")
         .remove(&execution)
@@ -247,12 +252,12 @@ async fn a_publish_confirmation_only_confirms_its_own_attempt() {
     .execute(&pool)
     .await
     .expect("set attempt");
-    executions::mark_published(&pool, &[(leaf.table(), leaf.id, 1)])
+    executions::engine::mark_published(&pool, &[(leaf.table(), leaf.id, 1)])
         .await
         .expect("confirm stale");
     let published = |pool: PgPool| async move {
         let mut conn = pool.acquire().await.expect("conn");
-        executions::load_nodes(&mut conn, &[execution])
+        executions::engine::load_nodes(&mut conn, &[execution])
             .await
             .expect("load")
             .remove(&execution)
@@ -263,7 +268,7 @@ async fn a_publish_confirmation_only_confirms_its_own_attempt() {
             .published_at
     };
     assert_eq!(published(pool.clone()).await, None);
-    executions::mark_published(&pool, &[(leaf.table(), leaf.id, 2)])
+    executions::engine::mark_published(&pool, &[(leaf.table(), leaf.id, 2)])
         .await
         .expect("confirm");
     assert!(published(pool.clone()).await.is_some());
@@ -277,7 +282,7 @@ async fn lockers_in_opposite_order_do_not_deadlock_and_the_scheduler_skips_busy_
     let (b, _, _) = execution_of_the_fixture(&pool).await;
     let mut first = pool.begin().await.expect("tx");
     assert_eq!(
-        executions::lock(&mut first, &[a, b])
+        executions::engine::lock(&mut first, &[a, b])
             .await
             .expect("lock")
             .len(),
@@ -286,7 +291,7 @@ async fn lockers_in_opposite_order_do_not_deadlock_and_the_scheduler_skips_busy_
 
     let mut skipper = pool.begin().await.expect("tx");
     assert!(
-        executions::lock_skip_locked(&mut skipper, &[b])
+        executions::engine::lock_skip_locked(&mut skipper, &[b])
             .await
             .expect("skip")
             .is_empty(),
@@ -297,7 +302,7 @@ async fn lockers_in_opposite_order_do_not_deadlock_and_the_scheduler_skips_busy_
     let other = pool.clone();
     let second = tokio::spawn(async move {
         let mut tx = other.begin().await.expect("tx");
-        let locked = executions::lock(&mut tx, &[b, a])
+        let locked = executions::engine::lock(&mut tx, &[b, a])
             .await
             .expect("no deadlock");
         tx.commit().await.expect("commit");
@@ -322,7 +327,7 @@ async fn due_executions_are_those_whose_wakeup_has_come() {
         .execute(&pool)
         .await
         .expect("set");
-    let due = executions::due(&pool, Utc::now() + chrono::Duration::seconds(1), 10)
+    let due = executions::schedule::due(&pool, Utc::now() + chrono::Duration::seconds(1), 10)
         .await
         .expect("due");
     assert_eq!(
@@ -344,26 +349,26 @@ async fn executions_list_newest_first_filtered_and_in_pages() {
         .execute(&pool)
         .await
         .expect("pause");
-    let all = executions::ListFilter::default();
-    let (page, cursor) = executions::list(&pool, &all, 2, None)
+    let all = executions::read::ListFilter::default();
+    let (page, cursor) = executions::read::list(&pool, &all, 2, None)
         .await
         .expect("page 1");
     assert_eq!(
         page.iter().map(|e| e.id).collect::<Vec<_>>(),
         [ids[2], ids[1]]
     );
-    let (page, cursor) = executions::list(&pool, &all, 2, cursor)
+    let (page, cursor) = executions::read::list(&pool, &all, 2, cursor)
         .await
         .expect("page 2");
     assert_eq!(
         (page.iter().map(|e| e.id).collect::<Vec<_>>(), cursor),
         (vec![ids[0]], None)
     );
-    let paused = executions::ListFilter {
+    let paused = executions::read::ListFilter {
         status: Some(ExecutionStatus::Paused),
         ..Default::default()
     };
-    let (page, _) = executions::list(&pool, &paused, 10, None)
+    let (page, _) = executions::read::list(&pool, &paused, 10, None)
         .await
         .expect("filtered");
     assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), [ids[1]]);

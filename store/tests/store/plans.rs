@@ -15,8 +15,13 @@ pub fn prospecting() -> Decomposition {
 async fn a_stored_plan_reads_back_as_the_same_tree_in_wbs_order() {
     let (_env, pool) = migrated().await;
     let decomposition = prospecting();
-    let id = plans::insert(&pool, &decomposition).await.expect("insert");
-    let plan = plans::get(&pool, id).await.expect("get").expect("exists");
+    let id = plans::write::insert(&pool, &decomposition)
+        .await
+        .expect("insert");
+    let plan = plans::read::get(&pool, id)
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(plan.title, decomposition.title);
     assert_eq!(plan.status, decomposition.status);
     assert_eq!(plan.source.kind, Some(PlanSourceKind::Planexe));
@@ -56,7 +61,7 @@ async fn a_plan_that_cannot_be_stored_leaves_nothing_behind() {
             on_wbs: "9.9".into(),
             explanation: None,
         });
-    let err = plans::insert(&pool, &broken)
+    let err = plans::write::insert(&pool, &broken)
         .await
         .expect_err("a dangling dependency was stored");
     assert!(matches!(err, Error::Conflict(_)), "{err}");
@@ -74,8 +79,11 @@ async fn an_operator_edit_makes_the_leaf_certain_and_recomputes_the_plan_confide
     let (_env, pool) = migrated().await;
     let mut low = prospecting();
     low.status = PlanStatus::NeedsReview;
-    let id = plans::insert(&pool, &low).await.expect("insert");
-    let before = plans::get(&pool, id).await.expect("get").expect("exists");
+    let id = plans::write::insert(&pool, &low).await.expect("insert");
+    let before = plans::read::get(&pool, id)
+        .await
+        .expect("get")
+        .expect("exists");
     let leaf = before.phases[0].tasks[0]
         .subtasks
         .first()
@@ -87,10 +95,13 @@ async fn an_operator_edit_makes_the_leaf_certain_and_recomputes_the_plan_confide
         timeout_seconds: Some(120),
         max_attempts: None,
     };
-    plans::update_leaf(&pool, id, &leaf.wbs, &change)
+    plans::edit::update_leaf(&pool, id, &leaf.wbs, &change)
         .await
         .expect("update by WBS number");
-    let after = plans::get(&pool, id).await.expect("get").expect("exists");
+    let after = plans::read::get(&pool, id)
+        .await
+        .expect("get")
+        .expect("exists");
     let edited = after.phases[0].tasks[0].subtasks[0].clone();
     assert_eq!(edited.capability.capability, "manage_csv");
     assert_eq!(edited.capability.chosen_by, "operator");
@@ -105,11 +116,11 @@ async fn an_operator_edit_makes_the_leaf_certain_and_recomputes_the_plan_confide
     );
 
     let parent = before.phases[0].tasks[0].wbs.clone();
-    let err = plans::update_leaf(&pool, id, &parent, &change)
+    let err = plans::edit::update_leaf(&pool, id, &parent, &change)
         .await
         .expect_err("a task with subtasks was edited");
     assert!(matches!(err, Error::Conflict(_)), "{err}");
-    let err = plans::update_leaf(&pool, id, "9.9.9", &change)
+    let err = plans::edit::update_leaf(&pool, id, "9.9.9", &change)
         .await
         .expect_err("an unknown task was edited");
     assert!(matches!(err, Error::NotFound { .. }), "{err}");
@@ -118,11 +129,18 @@ async fn an_operator_edit_makes_the_leaf_certain_and_recomputes_the_plan_confide
 #[tokio::test]
 async fn a_decomposition_can_be_replaced_until_an_execution_starts_from_it() {
     let (_env, pool) = migrated().await;
-    let id = plans::insert(&pool, &prospecting()).await.expect("insert");
+    let id = plans::write::insert(&pool, &prospecting())
+        .await
+        .expect("insert");
     let mut manual = prospecting();
     manual.phases.truncate(1);
-    plans::replace(&pool, id, &manual).await.expect("replace");
-    let plan = plans::get(&pool, id).await.expect("get").expect("exists");
+    plans::edit::replace(&pool, id, &manual)
+        .await
+        .expect("replace");
+    let plan = plans::read::get(&pool, id)
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(
         (plan.phases.len(), plan.status, plan.source.kind),
         (1, PlanStatus::Approved, Some(PlanSourceKind::Manual))
@@ -139,9 +157,9 @@ async fn a_decomposition_can_be_replaced_until_an_execution_starts_from_it() {
     )
     .await
     .expect("agent");
-    let execution = executions::insert(
+    let execution = executions::schedule::insert(
         &pool,
-        &executions::NewExecution {
+        &executions::schedule::NewExecution {
             id: new_id(),
             plan_id: id,
             agent_id: agent,
@@ -152,11 +170,11 @@ async fn a_decomposition_can_be_replaced_until_an_execution_starts_from_it() {
     .await
     .expect("execution");
     let mut tx = pool.begin().await.expect("tx");
-    executions::materialise(
+    executions::materialise::materialise(
         &mut tx,
         execution.id,
         id,
-        executions::TaskDefaults {
+        executions::materialise::TaskDefaults {
             timeout_seconds: 60,
             max_attempts: 3,
         },
@@ -164,7 +182,7 @@ async fn a_decomposition_can_be_replaced_until_an_execution_starts_from_it() {
     .await
     .expect("materialise");
     tx.commit().await.expect("commit");
-    let err = plans::replace(&pool, id, &manual)
+    let err = plans::edit::replace(&pool, id, &manual)
         .await
         .expect_err("replaced under a running execution");
     assert!(matches!(err, Error::Conflict(_)), "{err}");
@@ -176,9 +194,9 @@ async fn plans_list_newest_first_in_pages() {
     let plan = prospecting();
     let mut ids = Vec::new();
     for _ in 0..3 {
-        ids.push(plans::insert(&pool, &plan).await.expect("insert"));
+        ids.push(plans::write::insert(&pool, &plan).await.expect("insert"));
     }
-    let (first, cursor) = plans::list(&pool, 2, None).await.expect("page 1");
+    let (first, cursor) = plans::read::list(&pool, 2, None).await.expect("page 1");
     assert_eq!(
         first.iter().map(|p| p.id).collect::<Vec<_>>(),
         [ids[2], ids[1]]
@@ -187,7 +205,7 @@ async fn plans_list_newest_first_in_pages() {
         first.iter().all(|p| p.phases.is_empty()),
         "lists carry no trees"
     );
-    let (second, cursor) = plans::list(&pool, 2, cursor).await.expect("page 2");
+    let (second, cursor) = plans::read::list(&pool, 2, cursor).await.expect("page 2");
     assert_eq!(second.iter().map(|p| p.id).collect::<Vec<_>>(), [ids[0]]);
     assert_eq!(cursor, None);
 }

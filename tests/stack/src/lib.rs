@@ -161,7 +161,7 @@ impl Stack {
     /// Decomposes `document` and stores the plan.
     pub async fn store_plan(&self, document: PlanDocument) -> Id {
         let decomposition = decompose_document(document).expect("test plan decomposes");
-        planexec_store::plans::insert(&self.pool, &decomposition)
+        planexec_store::plans::write::insert(&self.pool, &decomposition)
             .await
             .expect("plan stored")
     }
@@ -202,7 +202,7 @@ impl Stack {
     }
 
     pub async fn execution(&self, id: Id) -> Execution {
-        planexec_store::executions::get(&self.pool, id)
+        planexec_store::executions::read::get(&self.pool, id)
             .await
             .expect("read")
             .expect("exists")
