@@ -10,10 +10,12 @@
 //! - [`streams`]: the streams and consumers, created idempotently.
 //! - [`directory`], [`liveness`]: what the coordinator knows of agents.
 //! - [`service`]: a replica's loops, started and stopped together.
+//! - `error`: [`Error`], what can stop the coordinator (its database or NATS failing).
 
 pub mod commands;
 pub mod directory;
 pub mod engine;
+mod error;
 pub mod ingest;
 pub mod liveness;
 pub mod machine;
@@ -23,26 +25,6 @@ pub mod scheduler;
 pub mod service;
 pub mod streams;
 
+pub use error::Error;
 pub use options::Options;
 pub use service::Coordinator;
-
-/// What can stop the coordinator from doing its work (a rejected input is not an error: it is
-/// an outcome, see [`engine::Outcome`]).
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Store(#[from] planexec_store::Error),
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("NATS error while {what}: {message}")]
-    Nats { what: String, message: String },
-}
-
-impl Error {
-    pub(crate) fn nats(what: impl Into<String>, error: impl std::fmt::Display) -> Self {
-        Self::Nats {
-            what: what.into(),
-            message: error.to_string(),
-        }
-    }
-}

@@ -5,20 +5,12 @@ use std::time::Duration;
 
 use metrics::{counter, histogram};
 
-use crate::engine::{ItemResult, Outcome};
-
-/// One engine transaction: its size, what became of each item, how long it took.
-pub fn batch(items: usize, results: &[ItemResult], took: Duration) {
+/// One engine transaction: its size, what became of each item (by the outcome's label), how
+/// long it took.
+pub fn batch(items: usize, outcomes: impl Iterator<Item = &'static str>, took: Duration) {
     histogram!("planexec_coordinator_batch_items").record(items as f64);
     histogram!("planexec_coordinator_batch_seconds").record(took.as_secs_f64());
-    for result in results {
-        let outcome = match &result.outcome {
-            Outcome::Applied => "applied",
-            Outcome::Duplicate => "duplicate",
-            Outcome::Rejected(_) => "rejected",
-            Outcome::UnknownExecution => "unknown_execution",
-            Outcome::Busy => "busy",
-        };
+    for outcome in outcomes {
         counter!("planexec_coordinator_items_total", "outcome" => outcome).increment(1);
     }
 }

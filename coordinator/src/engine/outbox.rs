@@ -9,22 +9,24 @@
 use async_nats::jetstream::message::PublishMessage;
 use futures::future::join_all;
 use planexec_schemas::Id;
-use planexec_schemas::task::{AgentMessage, RetryPolicy, TaskAssignment, TaskCancel};
-use planexec_schemas::update::ExecutionUpdate;
-use planexec_store::executions;
+use planexec_schemas::task::{AgentMessage, RetryPolicy, TaskAssignment};
+use planexec_store::executions::{NodeTable, engine};
 
-use super::{Engine, history::Dispatch};
+use super::Engine;
+use super::effects::Dispatch;
+use super::publish::Publication;
 
 /// How many publications may wait for their acknowledgement at once.
 const IN_FLIGHT: usize = 256;
 
 impl Engine {
-    pub(crate) async fn publish(
-        &self,
-        dispatches: Vec<Dispatch>,
-        cancels: Vec<(Id, TaskCancel)>,
-        updates: Vec<ExecutionUpdate>,
-    ) {
+    /// Sends what a committed transaction implies.
+    pub(super) async fn publish(&self, publication: Publication) {
+        let Publication {
+            dispatches,
+            cancels,
+            updates,
+        } = publication;
         if !dispatches.is_empty() {
             self.publish_dispatches(dispatches).await;
         }
@@ -58,7 +60,7 @@ impl Engine {
 
     async fn publish_dispatches(&self, dispatches: Vec<Dispatch>) {
         let ids: Vec<Id> = dispatches.iter().map(|d| d.task_id).collect();
-        let details = match executions::engine::assignment_details(self.pool(), &ids).await {
+        let details = match engine::assignment_details(self.pool(), &ids).await {
             Ok(details) => details,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read assignment details; dispatches will be published again later");
@@ -94,7 +96,7 @@ impl Engine {
                 self.send(ns.tasks_subject(d.agent), AgentMessage::Task(assignment))
             });
             let results = join_all(sends).await;
-            let confirmed: Vec<(executions::NodeTable, Id, u32)> = chunk
+            let confirmed: Vec<(NodeTable, Id, u32)> = chunk
                 .iter()
                 .zip(results)
                 .filter_map(|(d, result)| match result {
@@ -106,7 +108,7 @@ impl Engine {
                 })
                 .collect();
             crate::metrics::dispatched(confirmed.len());
-            match executions::engine::mark_published(self.pool(), &confirmed).await {
+            match engine::mark_published(self.pool(), &confirmed).await {
                 Ok(()) => {
                     for d in chunk.iter().filter(|d| {
                         confirmed

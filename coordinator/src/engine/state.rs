@@ -1,12 +1,10 @@
-//! Between stored rows and the machine's picture: build an [`ExecutionState`] from rows, and
-//! turn what changed back into saves.
+//! From stored rows to the machine's picture: an [`ExecutionState`] built from an execution's
+//! row and its tasks' rows.
 
 use std::collections::HashMap;
 
-use chrono::Duration;
 use planexec_schemas::Id;
-use planexec_schemas::execution::CurrentTask;
-use planexec_store::executions::engine::{ExecutionSave, NodeRow, NodeSave};
+use planexec_store::executions::engine::NodeRow;
 use planexec_store::executions::{ExecutionRow, NodeTable};
 
 use crate::machine::{ExecutionState, Node, NodeKind, NodeSpec};
@@ -72,108 +70,10 @@ pub fn build(
     })
 }
 
+/// The table the node at `index` is stored in.
 pub fn table_of(state: &ExecutionState, index: usize) -> NodeTable {
     match state.nodes[index].spec.kind {
         NodeKind::Task => NodeTable::Tasks,
         NodeKind::Subtask => NodeTable::Subtasks,
-    }
-}
-
-/// The nodes whose stored fields differ between `before` and `after`; `redispatched` lists the
-/// indices dispatched anew in between.
-pub fn node_saves(
-    before: &ExecutionState,
-    after: &ExecutionState,
-    redispatched: &[usize],
-) -> Vec<NodeSave> {
-    after
-        .nodes
-        .iter()
-        .enumerate()
-        .filter(|(i, n)| {
-            let b = &before.nodes[*i];
-            redispatched.contains(i)
-                || b.status != n.status
-                || b.attempt != n.attempt
-                || b.failures != n.failures
-                || b.assigned_agent != n.assigned_agent
-                || b.progress != n.progress
-                || b.lease_deadline != n.lease_deadline
-                || b.next_attempt_at != n.next_attempt_at
-                || b.dispatched_at != n.dispatched_at
-                || b.started_at != n.started_at
-                || b.finished_at != n.finished_at
-        })
-        .map(|(i, n)| NodeSave {
-            table: table_of(after, i),
-            id: n.spec.id,
-            status: n.status,
-            attempt: n.attempt,
-            failures: n.failures,
-            assigned_agent_id: n.assigned_agent,
-            progress: n.progress,
-            lease_deadline: n.lease_deadline,
-            next_attempt_at: n.next_attempt_at,
-            dispatched_at: n.dispatched_at,
-            redispatched: redispatched.contains(&i),
-            started_at: n.started_at,
-            finished_at: n.finished_at,
-        })
-        .collect()
-}
-
-/// The execution's row as `state` says it should be; `None` when nothing stored would change.
-/// When its tasks changed the row is saved anyway: every committed change bumps the version,
-/// which is what cached states are checked against.
-pub fn execution_save(
-    row: &ExecutionRow,
-    state: &ExecutionState,
-    publish_grace: Duration,
-    tasks_changed: bool,
-) -> Option<ExecutionSave> {
-    let current = state.current.map(|i| {
-        let spec = &state.nodes[i].spec;
-        CurrentTask {
-            id: spec.id,
-            wbs: spec.wbs.clone(),
-            title: spec.title.clone(),
-        }
-    });
-    let save = ExecutionSave {
-        id: state.id,
-        agent_id: state.agent_id,
-        status: state.status,
-        progress: state.progress,
-        current,
-        blocked_reason: state.blocked_reason,
-        blocked_detail: state.blocked_detail.clone(),
-        leaves_total: state.leaves_total(),
-        leaves_done: state.leaves_done(),
-        next_wakeup_at: wakeup(state, publish_grace),
-        started_at: state.started_at,
-        finished_at: state.finished_at,
-    };
-    let unchanged = row.agent_id == save.agent_id
-        && row.status == save.status.as_str()
-        && row.progress == save.progress
-        && row.current_task_id == save.current.as_ref().map(|c| c.id)
-        && row.blocked_reason.as_deref() == save.blocked_reason.map(|b| b.as_str())
-        && row.blocked_detail == save.blocked_detail
-        && i64::from(row.leaves_total) == i64::from(save.leaves_total)
-        && i64::from(row.leaves_done) == i64::from(save.leaves_done)
-        && row.next_wakeup_at == save.next_wakeup_at
-        && row.started_at == save.started_at
-        && row.finished_at == save.finished_at;
-    (!unchanged || tasks_changed).then_some(save)
-}
-
-/// When the scheduler must look again: at once for an execution not yet started, else the
-/// earliest stored deadline of its tasks.
-fn wakeup(state: &ExecutionState, publish_grace: Duration) -> Option<planexec_schemas::Timestamp> {
-    use planexec_schemas::execution::ExecutionStatus;
-    match state.status {
-        ExecutionStatus::Created => Some(chrono::Utc::now()),
-        ExecutionStatus::NeedsReview => None,
-        _ => state.next_wakeup(publish_grace),
     }
 }

@@ -8,10 +8,8 @@
 //! - [`state`]: the execution as the machine sees it, and the agent directory.
 //! - [`derive`]: inputs, rejections, changes and `derive_state`.
 //! - `settle`: after every input, derived statuses, progress, blocking and dispatch.
-//! - [`log`]: every change is logged.
 
 pub mod derive;
-pub mod log;
 mod settle;
 pub mod state;
 pub mod transitions;

@@ -1,0 +1,85 @@
+//! Phase 5 of a transaction, after its commit: log what happened, keep each execution's state
+//! for the next batch, and hand the dispatches, cancels and live updates to the outbox.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use planexec_schemas::execution::CurrentTask;
+use planexec_schemas::task::TaskCancel;
+use planexec_schemas::update::{ExecutionUpdate, TaskUpdate};
+use planexec_schemas::{Id, Timestamp};
+
+use super::cache::StateCache;
+use super::effects::Dispatch;
+use super::load::Batch;
+use crate::machine::ExecutionState;
+
+/// What the outbox sends once the transaction committed.
+#[derive(Debug, Default)]
+pub(super) struct Publication {
+    pub dispatches: Vec<Dispatch>,
+    pub cancels: Vec<(Id, TaskCancel)>,
+    pub updates: Vec<ExecutionUpdate>,
+}
+
+impl Batch {
+    /// Logs the batch, caches its states at their new versions, and returns what to publish.
+    pub(super) fn committed(
+        self,
+        versions: &HashMap<Id, (i64, Timestamp)>,
+        cache: &StateCache,
+    ) -> Publication {
+        let mut publication = Publication::default();
+        for entry in self.entries.into_values() {
+            for line in &entry.effects.logs {
+                line.emit(&entry.state);
+            }
+            let saved = versions.get(&entry.state.id);
+            if let Some((version, at)) = saved {
+                let update = update_of(&entry.before, &entry.state, *version, *at);
+                publication.updates.push(update);
+            }
+            publication.dispatches.extend(entry.effects.dispatches);
+            publication.cancels.extend(entry.effects.cancels);
+            let version = saved.map_or(entry.row.version, |(v, _)| *v);
+            cache.put(version, entry.state);
+        }
+        publication
+    }
+}
+
+/// The live update of an execution that changed: its figures and the tasks that moved.
+fn update_of(
+    before: &ExecutionState,
+    after: &ExecutionState,
+    version: i64,
+    at: chrono::DateTime<Utc>,
+) -> ExecutionUpdate {
+    let tasks = after
+        .nodes
+        .iter()
+        .zip(&before.nodes)
+        .filter(|(a, b)| a.status != b.status || a.attempt != b.attempt || a.progress != b.progress)
+        .map(|(a, _)| TaskUpdate {
+            id: a.spec.id,
+            wbs: a.spec.wbs.clone(),
+            status: a.status,
+            attempt: a.attempt,
+            progress: a.progress,
+        })
+        .collect();
+    ExecutionUpdate {
+        execution_id: after.id,
+        version,
+        status: after.status,
+        progress: after.progress,
+        current_task: after.current.map(|i| CurrentTask {
+            id: after.nodes[i].spec.id,
+            wbs: after.nodes[i].spec.wbs.clone(),
+            title: after.nodes[i].spec.title.clone(),
+        }),
+        blocked_reason: after.blocked_reason,
+        tasks,
+        at,
+    }
+}

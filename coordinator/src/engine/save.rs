@@ -1,0 +1,143 @@
+//! Phase 4 of a transaction: what changed, written back. Tasks and their results in one
+//! statement per table, executions in one, the history in one; every saved execution's version
+//! is bumped, which is what cached states are checked against.
+
+use std::collections::HashMap;
+
+use chrono::Duration;
+use planexec_schemas::execution::{CurrentTask, ExecutionStatus};
+use planexec_schemas::{Id, Timestamp};
+use planexec_store::events;
+use planexec_store::executions::ExecutionRow;
+use planexec_store::executions::engine::{self, ExecutionSave, NodeSave};
+use sqlx::PgConnection;
+
+use super::load::Batch;
+use super::state::table_of;
+use crate::Error;
+use crate::machine::ExecutionState;
+
+/// Saves the batch; returns each saved execution's new version and update time.
+pub(super) async fn save(
+    conn: &mut PgConnection,
+    batch: &mut Batch,
+    publish_grace: Duration,
+) -> Result<HashMap<Id, (i64, Timestamp)>, Error> {
+    let mut node_saves = Vec::new();
+    let mut execution_saves = Vec::new();
+    let mut outputs = Vec::new();
+    for entry in batch.entries.values_mut() {
+        let saves = node_saves_of(&entry.before, &entry.state, &entry.effects.redispatched);
+        let tasks_changed = !saves.is_empty();
+        node_saves.extend(saves);
+        if let Some(save) = execution_save(&entry.row, &entry.state, publish_grace, tasks_changed) {
+            execution_saves.push(save);
+        }
+        outputs.append(&mut entry.effects.outputs);
+    }
+    engine::save_nodes(&mut *conn, &node_saves, &outputs).await?;
+    let versions = engine::save_executions(&mut *conn, &execution_saves).await?;
+    events::insert(&mut *conn, &batch.history).await?;
+    Ok(versions
+        .into_iter()
+        .map(|(id, version, at)| (id, (version, at)))
+        .collect())
+}
+
+/// The nodes whose stored fields differ between `before` and `after`; `redispatched` lists the
+/// indices dispatched anew in between.
+fn node_saves_of(
+    before: &ExecutionState,
+    after: &ExecutionState,
+    redispatched: &[usize],
+) -> Vec<NodeSave> {
+    after
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, n)| {
+            let b = &before.nodes[*i];
+            redispatched.contains(i)
+                || b.status != n.status
+                || b.attempt != n.attempt
+                || b.failures != n.failures
+                || b.assigned_agent != n.assigned_agent
+                || b.progress != n.progress
+                || b.lease_deadline != n.lease_deadline
+                || b.next_attempt_at != n.next_attempt_at
+                || b.dispatched_at != n.dispatched_at
+                || b.started_at != n.started_at
+                || b.finished_at != n.finished_at
+        })
+        .map(|(i, n)| NodeSave {
+            table: table_of(after, i),
+            id: n.spec.id,
+            status: n.status,
+            attempt: n.attempt,
+            failures: n.failures,
+            assigned_agent_id: n.assigned_agent,
+            progress: n.progress,
+            lease_deadline: n.lease_deadline,
+            next_attempt_at: n.next_attempt_at,
+            dispatched_at: n.dispatched_at,
+            redispatched: redispatched.contains(&i),
+            started_at: n.started_at,
+            finished_at: n.finished_at,
+        })
+        .collect()
+}
+
+/// The execution's row as `state` says it should be; `None` when nothing stored would change.
+/// When its tasks changed the row is saved anyway: every committed change bumps the version,
+/// which is what cached states are checked against.
+fn execution_save(
+    row: &ExecutionRow,
+    state: &ExecutionState,
+    publish_grace: Duration,
+    tasks_changed: bool,
+) -> Option<ExecutionSave> {
+    let current = state.current.map(|i| {
+        let spec = &state.nodes[i].spec;
+        CurrentTask {
+            id: spec.id,
+            wbs: spec.wbs.clone(),
+            title: spec.title.clone(),
+        }
+    });
+    let save = ExecutionSave {
+        id: state.id,
+        agent_id: state.agent_id,
+        status: state.status,
+        progress: state.progress,
+        current,
+        blocked_reason: state.blocked_reason,
+        blocked_detail: state.blocked_detail.clone(),
+        leaves_total: state.leaves_total(),
+        leaves_done: state.leaves_done(),
+        next_wakeup_at: wakeup(state, publish_grace),
+        started_at: state.started_at,
+        finished_at: state.finished_at,
+    };
+    let unchanged = row.agent_id == save.agent_id
+        && row.status == save.status.as_str()
+        && row.progress == save.progress
+        && row.current_task_id == save.current.as_ref().map(|c| c.id)
+        && row.blocked_reason.as_deref() == save.blocked_reason.map(|b| b.as_str())
+        && row.blocked_detail == save.blocked_detail
+        && i64::from(row.leaves_total) == i64::from(save.leaves_total)
+        && i64::from(row.leaves_done) == i64::from(save.leaves_done)
+        && row.next_wakeup_at == save.next_wakeup_at
+        && row.started_at == save.started_at
+        && row.finished_at == save.finished_at;
+    (!unchanged || tasks_changed).then_some(save)
+}
+
+/// When the scheduler must look again: at once for an execution not yet started, else the
+/// earliest stored deadline of its tasks.
+fn wakeup(state: &ExecutionState, publish_grace: Duration) -> Option<Timestamp> {
+    match state.status {
+        ExecutionStatus::Created => Some(chrono::Utc::now()),
+        ExecutionStatus::NeedsReview => None,
+        _ => state.next_wakeup(publish_grace),
+    }
+}

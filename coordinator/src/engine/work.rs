@@ -1,0 +1,70 @@
+//! What the engine is asked to do, and what became of it.
+
+use planexec_schemas::Id;
+use planexec_schemas::event::AgentEvent;
+use planexec_schemas::execution::ExecutionStatus;
+
+use crate::machine::{Input, Rejection};
+
+/// Something to do to one execution.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Work {
+    /// An event from `sender`, the agent its transport proved it came from.
+    Agent { sender: Id, event: AgentEvent },
+    /// An operator's command (pause, resume, cancel, reassign, resolve).
+    Operator(Input),
+    /// Look at the execution: start it, release it after review, fire its due deadlines.
+    Wake,
+    /// Agents came, went or registered.
+    AgentsChanged,
+}
+
+/// One piece of work for one execution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub execution_id: Id,
+    pub work: Work,
+}
+
+/// What became of one item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Applied,
+    /// An event whose id was already recorded: nothing changed.
+    Duplicate,
+    Rejected(Rejection),
+    UnknownExecution,
+    /// Another transaction held the execution (scheduler only); it will be looked at again.
+    Busy,
+}
+
+impl Outcome {
+    /// The outcome's name in metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Duplicate => "duplicate",
+            Self::Rejected(_) => "rejected",
+            Self::UnknownExecution => "unknown_execution",
+            Self::Busy => "busy",
+        }
+    }
+}
+
+/// The outcome of one item and where its execution stands after the batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemResult {
+    pub outcome: Outcome,
+    /// The execution after the batch, when it exists.
+    pub status: Option<ExecutionStatus>,
+    pub progress: f64,
+}
+
+/// How to take the execution locks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// Wait for other transactions (events and commands must be applied).
+    Wait,
+    /// Skip executions another transaction holds (the scheduler comes back later).
+    SkipLocked,
+}
