@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Args};
+use planexec_coordinator::machine::RetryPolicy;
 use planexec_schemas::subjects::Namespace;
-use planexec_schemas::task::RetryPolicy;
 use secrecy::{ExposeSecret, SecretString};
 
 /// Where PostgreSQL and NATS are.
@@ -83,16 +83,20 @@ pub struct ExecutionArgs {
     #[arg(long, env = "PLANEXE_TASK_TIMEOUT_SECONDS", default_value_t = 3600)]
     pub task_timeout_seconds: u32,
     /// Attempts of a task before its execution is BLOCKED (retries_exhausted).
-    #[arg(long, env = "PLANEXE_TASK_MAX_ATTEMPTS", default_value_t = 3)]
+    #[arg(long, env = "PLANEXE_TASK_MAX_ATTEMPTS", default_value_t = RetryPolicy::DEFAULT.max_attempts)]
     pub task_max_attempts: u32,
     /// Back-off before the first retry; it doubles each time.
-    #[arg(long, env = "PLANEXE_RETRY_BACKOFF_SECONDS", default_value_t = 2.0)]
+    #[arg(
+        long,
+        env = "PLANEXE_RETRY_BACKOFF_SECONDS",
+        default_value_t = RetryPolicy::DEFAULT.initial_backoff_seconds
+    )]
     pub retry_backoff_seconds: f64,
     /// Longest back-off between two attempts.
     #[arg(
         long,
         env = "PLANEXE_RETRY_MAX_BACKOFF_SECONDS",
-        default_value_t = 300.0
+        default_value_t = RetryPolicy::DEFAULT.max_backoff_seconds
     )]
     pub retry_max_backoff_seconds: f64,
     /// How long a dispatched task may wait in an agent's queue before it counts as timed out.
@@ -138,8 +142,8 @@ impl ExecutionArgs {
             retry: RetryPolicy {
                 max_attempts: self.task_max_attempts,
                 initial_backoff_seconds: self.retry_backoff_seconds,
-                multiplier: 2.0,
                 max_backoff_seconds: self.retry_max_backoff_seconds,
+                ..RetryPolicy::DEFAULT
             },
             task_timeout_seconds: self.task_timeout_seconds,
             queue_timeout: Duration::from_secs(self.queue_timeout_seconds),

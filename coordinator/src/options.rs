@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use planexec_schemas::subjects::Namespace;
-use planexec_schemas::task::RetryPolicy;
+
+use crate::machine::RetryPolicy;
 
 /// Tunables of a coordinator. `Default` gives the documented defaults.
 #[derive(Debug, Clone)]
@@ -12,7 +13,8 @@ pub struct Options {
     pub namespace: Namespace,
     /// `PLANEXE_EXECUTION_ENABLED`: when false, no execution may be created.
     pub execution_enabled: bool,
-    /// Retries of a failed leaf; each plan task may lower or raise `max_attempts`.
+    /// Retries of a failed leaf (see [`RetryPolicy`]); each plan task may lower or raise
+    /// `max_attempts`.
     pub retry: RetryPolicy,
     /// How long an agent may work on a leaf once started, unless the plan says otherwise.
     pub task_timeout_seconds: u32,

@@ -1,13 +1,13 @@
 //! What the coordinator hands to an agent: assignments and cancels, on `planexec.tasks.<agent_id>`.
 
-use std::time::Duration;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{Id, Timestamp};
 
+// Only the wire shape, as an agent reads it in its assignment: the policy itself, with its
+// defaults and its arithmetic, is the coordinator's (`planexec_coordinator::machine::retry`).
 /// How often and how patiently a failed leaf is tried again.
 ///
 /// The wait before attempt `n + 1` after `n` failures is
@@ -20,37 +20,6 @@ pub struct RetryPolicy {
     pub initial_backoff_seconds: f64,
     pub multiplier: f64,
     pub max_backoff_seconds: f64,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 3,
-            initial_backoff_seconds: 2.0,
-            multiplier: 2.0,
-            max_backoff_seconds: 300.0,
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait after `failures` failed attempts (1 for the first failure).
-    pub fn backoff(&self, failures: u32) -> Duration {
-        let exponent = failures.saturating_sub(1).min(64) as i32;
-        let seconds = (self.initial_backoff_seconds * self.multiplier.powi(exponent))
-            .min(self.max_backoff_seconds)
-            .max(0.0);
-        Duration::from_secs_f64(if seconds.is_finite() {
-            seconds
-        } else {
-            self.max_backoff_seconds.max(0.0)
-        })
-    }
-
-    /// Whether another attempt is allowed after `failures` failures.
-    pub fn allows_another(&self, failures: u32) -> bool {
-        failures < self.max_attempts
-    }
 }
 
 /// The WBS number and title of a node around a leaf, for the agent's context.

@@ -149,7 +149,12 @@ mod tests {
             parent: None,
             phase: None,
             timeout_seconds: 3600,
-            retry_policy: RetryPolicy::default(),
+            retry_policy: RetryPolicy {
+                max_attempts: 3,
+                initial_backoff_seconds: 2.0,
+                multiplier: 2.0,
+                max_backoff_seconds: 300.0,
+            },
             dispatched_at: chrono::Utc::now(),
         }
     }

@@ -9,7 +9,7 @@
 use async_nats::jetstream::message::PublishMessage;
 use futures::future::join_all;
 use planexec_schemas::Id;
-use planexec_schemas::task::{AgentMessage, RetryPolicy, TaskAssignment};
+use planexec_schemas::task::{AgentMessage, TaskAssignment};
 use planexec_store::executions::{NodeTable, engine};
 
 use super::Engine;
@@ -87,10 +87,7 @@ impl Engine {
                     parent: detail.and_then(|x| x.parent.clone()),
                     phase: detail.and_then(|x| x.phase.clone()),
                     timeout_seconds: d.timeout_seconds,
-                    retry_policy: RetryPolicy {
-                        max_attempts: d.max_attempts,
-                        ..self.options().retry
-                    },
+                    retry_policy: self.options().retry.with_attempts(d.max_attempts).wire(),
                     dispatched_at: d.dispatched_at,
                 };
                 self.send(ns.tasks_subject(d.agent), AgentMessage::Task(assignment))

@@ -7,7 +7,9 @@
 use planexec_schemas::Id;
 use planexec_schemas::execution::{BlockedReason, ExecutionStatus, RoutingPolicy, TaskStatus};
 
-use super::derive::{Change, Mutator};
+use super::mutator::Mutator;
+use super::retry::failure_reason;
+use super::vocabulary::Change;
 
 pub(super) fn settle(m: &mut Mutator<'_, '_, '_>) {
     update_progress(m);
@@ -100,11 +102,7 @@ fn failure_block(m: &Mutator<'_, '_, '_>) -> Option<(BlockedReason, String)> {
         .state
         .leaves()
         .find(|(_, n)| n.status == TaskStatus::Failed)?;
-    let reason = if node.failures >= node.spec.max_attempts {
-        BlockedReason::RetriesExhausted
-    } else {
-        BlockedReason::TaskFailed
-    };
+    let reason = failure_reason(&m.ctx.retry, node);
     let detail = format!(
         "task {} \"{}\" failed {} time(s); retry or skip it, or resume the execution",
         node.spec.wbs, node.spec.title, node.failures

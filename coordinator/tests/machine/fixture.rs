@@ -1,13 +1,13 @@
 //! Small executions and agents for state-machine tests.
 
 use chrono::{Duration, TimeZone, Utc};
+use planexec_coordinator::machine::RetryPolicy;
 use planexec_coordinator::machine::{
     AgentDirectory, Change, Context, ExecutionState, Input, Node, NodeKind, NodeSpec, Rejection,
     Transition, derive_state,
 };
 use planexec_schemas::event::{AgentEvent, AgentEventBody};
 use planexec_schemas::execution::{ExecutionStatus, RoutingPolicy, TaskStatus};
-use planexec_schemas::task::RetryPolicy;
 use planexec_schemas::{Id, Timestamp};
 use uuid::Uuid;
 

@@ -2,6 +2,7 @@
 //! goes backwards, every task transition is valid, and duplicated events change nothing.
 
 use chrono::Duration;
+use planexec_coordinator::machine::RetryPolicy;
 use planexec_coordinator::machine::{
     AgentDirectory, Change, Context, ExecutionState, Input, apply, validate_task_transition,
     validate_transition,
@@ -10,7 +11,6 @@ use planexec_schemas::Timestamp;
 use planexec_schemas::command::ResolveAction;
 use planexec_schemas::event::{AgentEvent, AgentEventBody, LogLevel};
 use planexec_schemas::execution::{ExecutionStatus, RoutingPolicy, TaskStatus};
-use planexec_schemas::task::RetryPolicy;
 use proptest::prelude::*;
 use uuid::Uuid;
 

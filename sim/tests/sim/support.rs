@@ -3,6 +3,7 @@
 use std::ops::Deref;
 use std::time::Duration;
 
+use planexec_coordinator::machine::RetryPolicy;
 use planexec_schemas::Id;
 use planexec_schemas::command::ApprovePlan;
 use planexec_schemas::event::{EventSource, ExecutionEvent};
@@ -10,7 +11,6 @@ use planexec_schemas::execution::Execution;
 use planexec_schemas::plan::{
     DocumentDependency, DocumentPhase, DocumentSubtask, DocumentTask, PlanDocument, PlanSource,
 };
-use planexec_schemas::task::RetryPolicy;
 use planexec_sim::SimOptions;
 
 pub use planexec_test_stack::OPERATOR;

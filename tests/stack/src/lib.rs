@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use planexec_coordinator::machine::RetryPolicy;
 use planexec_coordinator::{Coordinator, Options};
 use planexec_decompose::decompose_document;
 use planexec_harness::TestEnv;
@@ -15,7 +16,6 @@ use planexec_schemas::event::{EventSource, ExecutionEvent};
 use planexec_schemas::execution::{Execution, ExecutionStatus, RoutingPolicy};
 use planexec_schemas::plan::{DocumentPhase, DocumentTask, PlanDocument, PlanSource};
 use planexec_schemas::subjects::Namespace;
-use planexec_schemas::task::RetryPolicy;
 use planexec_schemas::{Id, command::CommandError};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
