@@ -10,9 +10,9 @@ use crate::agent::Agent;
 use crate::command::ResolveAction;
 use crate::event::{AgentEventBody, Disposition, ExecutionEvent};
 use crate::execution::{Execution, ExecutionStatus, RoutingPolicy};
+use crate::field_error::FieldError;
 use crate::plan::Plan;
 use crate::task::{AgentMessage, TaskAssignment};
-use crate::validate::FieldError;
 use crate::{Id, Timestamp};
 
 /// `POST /api/agents`.

@@ -12,7 +12,7 @@ use crate::Id;
 use crate::agent::Agent;
 use crate::event::{AgentEvent, Disposition};
 use crate::execution::{Execution, ExecutionStatus, RoutingPolicy};
-use crate::validate::FieldError;
+use crate::field_error::FieldError;
 
 /// A request the coordinator answers.
 pub trait Command: Serialize + DeserializeOwned + Send + Sync + 'static {

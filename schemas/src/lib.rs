@@ -14,7 +14,9 @@
 //! - [`api`]: HTTP request and response bodies of the gateway.
 //! - [`update`]: compact live updates published per execution.
 //! - [`subjects`]: NATS subject and stream names.
-//! - [`validate`]: field-level validation shared by the gateway and the coordinator.
+//! - [`validate`]: field-level validation shared by the gateway and the coordinator, and the
+//!   `FieldError` every rule reports (its own module, so the bodies that carry it need not
+//!   import the rules that check them).
 
 pub mod agent;
 pub mod api;
@@ -22,6 +24,7 @@ pub mod command;
 pub mod decomposition;
 pub mod event;
 pub mod execution;
+mod field_error;
 pub mod plan;
 pub mod subjects;
 pub mod task;
