@@ -8,7 +8,8 @@
 //! - [`auth`]: operator and agent tokens.
 //! - [`error`]: every failure as application/problem+json.
 //! - [`extract`], [`responses`], [`docs`]: input, output and their documentation.
-//! - [`coordinator`]: the command client.
+//! - [`coordinator`]: the command client; [`report`]: agents' events, for every route that
+//!   takes them.
 //! - [`state`], [`options`].
 
 pub mod auth;
@@ -17,6 +18,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod options;
+pub mod report;
 pub mod responses;
 pub mod routes;
 pub mod state;

@@ -280,6 +280,54 @@ impl EventType {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
+
+    /// Who records events of this type: agents report theirs, the coordinator records the rest.
+    pub fn source(self) -> EventSource {
+        match self {
+            Self::TaskStarted
+            | Self::TaskProgress
+            | Self::TaskComplete
+            | Self::TaskFailed
+            | Self::TaskReleased
+            | Self::Log => EventSource::Agent,
+            Self::ExecutionCreated
+            | Self::TasksMaterialised
+            | Self::ExecutionStatusChanged
+            | Self::TaskDispatched
+            | Self::TaskRetryScheduled
+            | Self::TaskGaveUp
+            | Self::TaskTimedOut
+            | Self::TaskCancelled
+            | Self::TaskReassigned
+            | Self::TaskSkipped => EventSource::Coordinator,
+        }
+    }
+
+    /// Whether an event of this type ends the attempt it names, so that its agent no longer
+    /// holds the task: the agent's final word on it (`task_complete`, `task_failed`,
+    /// `task_released`), or the coordinator taking it away (`task_timed_out`,
+    /// `task_cancelled`). An attempt-ending event needs the attempt in flight; after an
+    /// agent's, the gateway may hand it its next task at once.
+    pub fn ends_attempt(self) -> bool {
+        match self {
+            Self::TaskComplete
+            | Self::TaskFailed
+            | Self::TaskReleased
+            | Self::TaskTimedOut
+            | Self::TaskCancelled => true,
+            Self::TaskStarted
+            | Self::TaskProgress
+            | Self::Log
+            | Self::ExecutionCreated
+            | Self::TasksMaterialised
+            | Self::ExecutionStatusChanged
+            | Self::TaskDispatched
+            | Self::TaskRetryScheduled
+            | Self::TaskGaveUp
+            | Self::TaskReassigned
+            | Self::TaskSkipped => false,
+        }
+    }
 }
 
 /// Who produced an event.

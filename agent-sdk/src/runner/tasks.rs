@@ -264,6 +264,11 @@ impl<H: Handler> Tasks<H> {
                 error.to_event_body()
             }
         };
+        debug_assert!(
+            body.event_type().ends_attempt(),
+            "the last event of an attempt must end it, not {:?}",
+            body.event_type()
+        );
         self.outbox.push(event(key, body)).await;
     }
 

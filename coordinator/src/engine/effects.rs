@@ -6,7 +6,7 @@
 //! lines wait for its commit (a line logged before a failed commit would tell of something that
 //! never happened).
 
-use planexec_schemas::event::{AgentEvent, CoordinatorEvent, Disposition, EventSource};
+use planexec_schemas::event::{AgentEvent, CoordinatorEvent, Disposition};
 use planexec_schemas::execution::ExecutionStatus;
 use planexec_schemas::task::TaskCancel;
 use planexec_schemas::{Id, Timestamp, new_id};
@@ -31,7 +31,7 @@ pub fn agent_event(sender: Id, event: &AgentEvent, rejection: Option<&Rejection>
         agent_id: Some(sender),
         attempt: Some(event.attempt),
         event_type: event.body.event_type(),
-        source: EventSource::Agent,
+        source: event.body.event_type().source(),
         disposition: if rejection.is_some() {
             Disposition::Rejected
         } else {
@@ -58,7 +58,7 @@ pub fn coordinator_event(
         agent_id: None,
         attempt,
         event_type: event.event_type(),
-        source: EventSource::Coordinator,
+        source: event.event_type().source(),
         disposition: Disposition::Applied,
         reason: None,
         timestamp: now,

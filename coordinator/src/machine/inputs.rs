@@ -86,7 +86,69 @@ impl Mutator<'_, '_, '_> {
         Ok(())
     }
 
+    /// An agent's event about the attempt it holds.
     pub(super) fn agent_event(&mut self, sender: Id, event: &AgentEvent) -> Result<(), Rejection> {
+        let index = self.fenced(sender, event)?;
+        let status = self.state.nodes[index].status;
+        let in_flight = status.is_in_flight();
+        let ends_attempt = event.body.event_type().ends_attempt();
+        let not_in_flight = Rejection::TaskNotInFlight { status };
+        if ends_attempt && !in_flight {
+            return Err(not_in_flight);
+        }
+        match &event.body {
+            AgentEventBody::Log { .. } => {}
+            AgentEventBody::TaskStarted {} => {
+                match status {
+                    TaskStatus::Dispatched => {}
+                    TaskStatus::Running => return Err(Rejection::AlreadyStarted),
+                    _ => return Err(not_in_flight),
+                }
+                self.mark_started(index);
+            }
+            AgentEventBody::TaskProgress { progress, .. } => {
+                if !in_flight {
+                    return Err(not_in_flight);
+                }
+                self.mark_started(index);
+                let node = &mut self.state.nodes[index];
+                node.progress = node.progress.max(progress.clamp(0.0, 100.0));
+            }
+            AgentEventBody::TaskComplete { output } => {
+                let node = &mut self.state.nodes[index];
+                node.progress = 100.0;
+                node.started_at.get_or_insert(self.ctx.now);
+                self.set_task(index, TaskStatus::Completed);
+                self.changes.push(Change::Completed {
+                    index,
+                    output: output.clone(),
+                });
+            }
+            AgentEventBody::TaskFailed {
+                error,
+                retryable,
+                retry_after_seconds,
+            } => {
+                let wish = retry_after_seconds.map(|s| Duration::milliseconds((s * 1000.0) as i64));
+                self.fail_attempt(index, error, *retryable, wish);
+            }
+            AgentEventBody::TaskReleased { .. } => {
+                self.state.nodes[index].assigned_agent = None;
+                self.set_task(index, TaskStatus::Ready);
+            }
+        }
+        // What the schemas say of the event type is what happened (the property tests run this).
+        debug_assert_eq!(
+            self.state.nodes[index].status.is_in_flight(),
+            in_flight && !ends_attempt,
+            "machine bug: {:?} and EventType::ends_attempt disagree",
+            event.body.event_type()
+        );
+        Ok(())
+    }
+
+    /// The leaf `event` is about, if `sender` holds its current attempt (the fencing token).
+    fn fenced(&self, sender: Id, event: &AgentEvent) -> Result<usize, Rejection> {
         if event.execution_id != self.state.id {
             return Err(Rejection::UnknownTask(event.task_id));
         }
@@ -113,60 +175,7 @@ impl Mutator<'_, '_, '_> {
                 got: event.attempt,
             });
         }
-        let status = node.status;
-        let in_flight = status.is_in_flight();
-        let not_in_flight = Rejection::TaskNotInFlight { status };
-        match &event.body {
-            AgentEventBody::Log { .. } => {}
-            AgentEventBody::TaskStarted {} => {
-                match status {
-                    TaskStatus::Dispatched => {}
-                    TaskStatus::Running => return Err(Rejection::AlreadyStarted),
-                    _ => return Err(not_in_flight),
-                }
-                self.mark_started(index);
-            }
-            AgentEventBody::TaskProgress { progress, .. } => {
-                if !in_flight {
-                    return Err(not_in_flight);
-                }
-                self.mark_started(index);
-                let node = &mut self.state.nodes[index];
-                node.progress = node.progress.max(progress.clamp(0.0, 100.0));
-            }
-            AgentEventBody::TaskComplete { output } => {
-                if !in_flight {
-                    return Err(not_in_flight);
-                }
-                let node = &mut self.state.nodes[index];
-                node.progress = 100.0;
-                node.started_at.get_or_insert(self.ctx.now);
-                self.set_task(index, TaskStatus::Completed);
-                self.changes.push(Change::Completed {
-                    index,
-                    output: output.clone(),
-                });
-            }
-            AgentEventBody::TaskFailed {
-                error,
-                retryable,
-                retry_after_seconds,
-            } => {
-                if !in_flight {
-                    return Err(not_in_flight);
-                }
-                let wish = retry_after_seconds.map(|s| Duration::milliseconds((s * 1000.0) as i64));
-                self.fail_attempt(index, error, *retryable, wish);
-            }
-            AgentEventBody::TaskReleased { .. } => {
-                if !in_flight {
-                    return Err(not_in_flight);
-                }
-                self.state.nodes[index].assigned_agent = None;
-                self.set_task(index, TaskStatus::Ready);
-            }
-        }
-        Ok(())
+        Ok(index)
     }
 
     fn mark_started(&mut self, index: usize) {

@@ -17,10 +17,8 @@ use axum::extract::State;
 use planexec_schemas::api::{
     ConductorStatus, ConductorTask, ConductorTaskResult, NextStep, ReportEventResponse,
 };
-use planexec_schemas::command::ReportEvent;
 use planexec_schemas::event::{AgentEvent, AgentEventBody, LogLevel};
 use planexec_schemas::task::{AgentMessage, TaskAssignment};
-use planexec_schemas::validate::Validate;
 use planexec_schemas::{Id, new_id};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -30,6 +28,7 @@ use crate::auth::AgentCaller;
 use crate::docs;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::report;
 use crate::responses::MaybeContent;
 use crate::routes::work::take;
 use crate::state::AppState;
@@ -134,13 +133,8 @@ async fn poll(
         status: Some("polled".into()),
         body: AgentEventBody::TaskStarted {},
     };
-    state
-        .coordinator()
-        .call(&ReportEvent {
-            agent_id: agent,
-            event: started,
-        })
-        .await?;
+    // The worker got the task from this very poll: it holds it.
+    report::send(&state, agent, started).await?;
     Ok(MaybeContent::Content(conductor_task(&task, agent)))
 }
 
@@ -162,17 +156,6 @@ async fn result(
         attempt.parse().map_err(|_| bad_id())?,
     );
     let execution = result.workflow_instance_id;
-    let (holder, _) =
-        planexec_store::executions::read::leaf_holder(state.pool(), execution, task_id)
-            .await?
-            .ok_or_else(|| {
-                ApiError::not_found("task", format!("{task_id} of execution {execution}"))
-            })?;
-    if holder != Some(agent) {
-        return Err(ApiError::Forbidden(format!(
-            "task {task_id} is not assigned to agent {agent}"
-        )));
-    }
     let output = Value::Object(result.output_data.clone().into_iter().collect());
     let reason = result
         .reason_for_incompletion
@@ -199,7 +182,7 @@ async fn result(
             retry_after_seconds: None,
         },
     };
-    let mut events: Vec<AgentEvent> = result
+    let events: Vec<AgentEvent> = result
         .logs
         .iter()
         .map(|log| AgentEventBody::Log {
@@ -217,41 +200,8 @@ async fn result(
             body,
         })
         .collect();
-    for event in &events {
-        event.validate().map_err(ApiError::Validation)?;
-    }
-    let last = events
-        .pop()
-        .ok_or_else(|| ApiError::internal("no event to report"))?;
-    for log in events {
-        state
-            .coordinator()
-            .call(&ReportEvent {
-                agent_id: agent,
-                event: log,
-            })
-            .await?;
-    }
-    let event_id = last.event_id;
-    let outcome = state
-        .coordinator()
-        .call(&ReportEvent {
-            agent_id: agent,
-            event: last,
-        })
-        .await?;
-    Ok(Json(ReportEventResponse {
-        event_id,
-        disposition: outcome.disposition,
-        reason: outcome.reason,
-        execution_status: outcome.execution_status,
-        progress: outcome.progress,
-        next: if outcome.execution_status.is_terminal() {
-            NextStep::ExecutionComplete
-        } else {
-            NextStep::Poll {
-                retry_after_seconds: 0,
-            }
-        },
-    }))
+    let reported = report::report(&state, agent, events).await?;
+    Ok(Json(reported.answer(NextStep::Poll {
+        retry_after_seconds: 0,
+    })))
 }

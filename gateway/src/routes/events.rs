@@ -1,18 +1,16 @@
 //! An execution's events: agents report them, operators read the history.
 //!
-//! A report goes to the coordinator as a command and is committed before the answer, which
-//! tells the agent what to do next: its next task (already taken off its queue), that the
-//! execution is over, or to keep polling (202).
+//! A report goes to the coordinator through [`report`](crate::report) and is committed before
+//! the answer, which tells the agent what to do next: its next task (already taken off its
+//! queue) when its attempt ended, that the execution is over, or to keep polling (202).
 
 use aide::axum::ApiRouter;
 use aide::axum::routing::post_with;
 use axum::Json;
 use axum::extract::State;
 use planexec_schemas::api::{EventList, NextStep, ReportEventRequest, ReportEventResponse};
-use planexec_schemas::command::ReportEvent;
-use planexec_schemas::event::{AgentEvent, AgentEventBody, Disposition, EventType};
+use planexec_schemas::event::{AgentEvent, Disposition, EventType};
 use planexec_schemas::task::AgentMessage;
-use planexec_schemas::validate::Validate;
 use planexec_schemas::{Id, new_id};
 use planexec_store::events::EventFilter;
 use schemars::JsonSchema;
@@ -22,6 +20,7 @@ use crate::auth::{AgentCaller, Operator};
 use crate::docs;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::report;
 use crate::responses::NowOrLater;
 use crate::routes::executions::{ExecutionPath, limit};
 use crate::routes::work::take;
@@ -54,67 +53,31 @@ async fn report(
 ) -> Result<NowOrLater<ReportEventResponse>, ApiError> {
     let agent = caller.0;
     state.heartbeat(agent).await;
-    let execution = path.execution_id;
-    let (holder, _) =
-        planexec_store::executions::read::leaf_holder(state.pool(), execution, request.task_id)
-            .await?
-            .ok_or_else(|| {
-                ApiError::not_found(
-                    "task",
-                    format!("{} of execution {execution}", request.task_id),
-                )
-            })?;
-    if holder != Some(agent) {
-        return Err(ApiError::Forbidden(format!(
-            "task {} is not assigned to agent {agent}",
-            request.task_id
-        )));
-    }
-    let frees_the_agent = matches!(
-        request.body,
-        AgentEventBody::TaskComplete { .. }
-            | AgentEventBody::TaskFailed { .. }
-            | AgentEventBody::TaskReleased { .. }
-    );
     let event = AgentEvent {
         event_id: request.event_id.unwrap_or_else(new_id),
-        execution_id: execution,
+        execution_id: path.execution_id,
         task_id: request.task_id,
         attempt: request.attempt,
         timestamp: request.timestamp.unwrap_or_else(chrono::Utc::now),
         status: request.status,
         body: request.body,
     };
-    event.validate().map_err(ApiError::Validation)?;
-    let event_id = event.event_id;
-    let outcome = state
-        .coordinator()
-        .call(&ReportEvent {
-            agent_id: agent,
-            event,
-        })
-        .await?;
-    let answer = |next| ReportEventResponse {
-        event_id,
-        disposition: outcome.disposition,
-        reason: outcome.reason.clone(),
-        execution_status: outcome.execution_status,
-        progress: outcome.progress,
-        next,
-    };
-    if outcome.execution_status.is_terminal() {
-        return Ok(NowOrLater::Now(answer(NextStep::ExecutionComplete)));
+    let reported = report::report(&state, agent, vec![event]).await?;
+    if reported.outcome.execution_status.is_terminal() {
+        return Ok(NowOrLater::Now(
+            reported.answer(NextStep::ExecutionComplete),
+        ));
     }
-    if frees_the_agent && outcome.disposition != Disposition::Duplicate {
+    if reported.frees_the_agent() {
         let consumer = state.consumer(agent).await?;
         let wanted = |m: &AgentMessage| matches!(m, AgentMessage::Task(_));
         if let Some(AgentMessage::Task(task)) =
             take(&consumer, std::time::Duration::ZERO, wanted).await?
         {
-            return Ok(NowOrLater::Now(answer(NextStep::Task { task })));
+            return Ok(NowOrLater::Now(reported.answer(NextStep::Task { task })));
         }
     }
-    Ok(NowOrLater::Later(answer(NextStep::Poll {
+    Ok(NowOrLater::Later(reported.answer(NextStep::Poll {
         retry_after_seconds: 0,
     })))
 }
