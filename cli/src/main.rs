@@ -3,12 +3,22 @@
 //! A thin shell over the library crates: `up` (everything in one process), `coordinator` and
 //! `gateway` (one role each, for scale-out), `migrate`, `plan import`, `agent run`, `exec`, `loadgen`.
 //! Settings come from flags, the environment and `.env` (see `.env.developer-example`).
+//!
+//! - `cmd`: one module per subcommand.
+//! - `serve`: the one start-up path of `up`, `coordinator` and `gateway`; `shutdown`: how they
+//!   stop.
+//! - `settings`: flags and environment; `stack`: the servers, pool and NATS connection;
+//!   `token`: the operator's token; `client`: the API client of the client subcommands;
+//!   `telemetry`: logging.
 
 mod client;
 mod cmd;
+mod serve;
 mod settings;
+mod shutdown;
 mod stack;
 mod telemetry;
+mod token;
 
 use std::process::ExitCode;
 

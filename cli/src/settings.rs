@@ -227,7 +227,7 @@ impl ClientArgs {
         if let Some(token) = self.token.clone().filter(|t| !t.is_empty()) {
             return Ok(SecretString::from(token));
         }
-        let path = self.data.data_dir.join(crate::stack::OPERATOR_TOKEN_FILE);
+        let path = self.data.data_dir.join(crate::token::OPERATOR_TOKEN_FILE);
         std::fs::read_to_string(&path).map(|t| SecretString::from(t.trim().to_owned())).map_err(|e| {
             anyhow::anyhow!(
                 "no operator token: set PLANEXE_OPERATOR_TOKEN or --token, or run from where `planexec up` keeps \

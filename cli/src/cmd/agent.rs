@@ -83,7 +83,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
     let Command::Run(args) = command;
     let Sim::Larry = args.sim;
     let options = sim_options(&args)?;
-    let shutdown = super::shutdown_on_signal();
+    let shutdown = crate::shutdown::shutdown_on_signal();
     let options = match &options.identity {
         SimIdentity::Register { name } => {
             // Print the new agent's credentials before it starts working: they are shown once.

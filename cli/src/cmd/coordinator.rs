@@ -1,7 +1,6 @@
 //! `planexec coordinator`: one coordinator replica (run several for scale and availability).
 
-use planexec_coordinator::Coordinator;
-
+use crate::serve::{Connect, Process, Roles, Schema};
 use crate::settings::{ConnectionArgs, ExecutionArgs, ShutdownArgs};
 use crate::stack;
 
@@ -22,39 +21,29 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let connections = args.connections.resolve()?;
     let (database_url, nats_url) = stack::configured(&connections);
-    let pool = stack::pool(&database_url, 16).await?;
-    // Migrating here is safe with several replicas: the migrator takes an advisory lock.
-    stack::migrate(&pool).await?;
-    let nats = stack::nats(&nats_url, connections.nats_creds.as_deref()).await?;
-    let metrics = super::metrics();
-    let options = args.execution.options(&connections.namespace)?;
-    let coordinator = Coordinator::start(pool, nats, options).await?;
-    let shutdown = super::shutdown_on_signal();
-    if let (Some(address), Some(handle)) = (args.metrics_listen, metrics) {
-        let listener = tokio::net::TcpListener::bind(address).await?;
-        println!(
-            "coordinator metrics at http://{}/metrics",
-            listener.local_addr()?
-        );
-        let app = axum::Router::new()
-            .route(
-                "/metrics",
-                axum::routing::get(move || std::future::ready(handle.render())),
-            )
-            .route("/healthz", axum::routing::get(|| std::future::ready("ok")));
-        let stop = shutdown.token.clone();
-        tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await });
-            if let Err(e) = served.await {
-                tracing::warn!(error = %e, "the metrics endpoint stopped");
-            }
-        });
+    let process = Process::connect(Connect {
+        database_url: &database_url,
+        nats_url: &nats_url,
+        nats_creds: connections.nats_creds.as_deref(),
+        max_connections: 16,
+        // Safe with several replicas: the migrator takes an advisory lock.
+        schema: Schema::Migrate,
+    })
+    .await?;
+    let metrics = match (args.metrics_listen, &process.metrics) {
+        (Some(address), Some(_)) => Some(tokio::net::TcpListener::bind(address).await?),
+        _ => None,
+    };
+    let metrics_address = metrics.as_ref().map(|l| l.local_addr()).transpose()?;
+    let started = process
+        .start(Roles {
+            coordinator: Some(args.execution.options(&connections.namespace)?),
+            gateway: None,
+            metrics,
+        })
+        .await?;
+    if let Some(address) = metrics_address {
+        println!("coordinator metrics at http://{address}/metrics");
     }
-    shutdown
-        .bounded(
-            coordinator.run(shutdown.token.clone()),
-            args.shutdown.grace(),
-        )
-        .await
+    started.serve(args.shutdown.grace(), |_| {}).await
 }

@@ -1,10 +1,10 @@
 //! `planexec gateway`: one gateway replica (stateless; run as many as needed).
 
 use anyhow::Context as _;
-use planexec_gateway::AppState;
 
+use crate::serve::{Connect, Process, Roles, Schema};
 use crate::settings::{ConnectionArgs, DataDirArgs, GatewayArgs, ShutdownArgs};
-use crate::stack;
+use crate::{stack, token};
 
 /// Serves the HTTP API (the coordinators must be running for anything that changes state).
 #[derive(Debug, clap::Args)]
@@ -22,29 +22,31 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let connections = args.connections.resolve()?;
     let (database_url, nats_url) = stack::configured(&connections);
-    let pool = stack::pool(&database_url, 16).await?;
-    anyhow::ensure!(
-        !planexec_store::applied_migrations(&pool).await?.is_empty(),
-        "the database has no schema yet: run `planexec migrate up` (or start a coordinator) first"
-    );
-    let nats = stack::nats(&nats_url, connections.nats_creds.as_deref()).await?;
-    let token = stack::existing_operator_token(
+    let process = Process::connect(Connect {
+        database_url: &database_url,
+        nats_url: &nats_url,
+        nats_creds: connections.nats_creds.as_deref(),
+        max_connections: 16,
+        schema: Schema::Require,
+    })
+    .await?;
+    let token = token::existing_operator_token(
         args.gateway.operator_token.as_deref(),
         &args.data.data_dir,
     )?;
     let options = args
         .gateway
-        .options(&connections.namespace, &token, super::metrics())?;
+        .options(&connections.namespace, &token, process.metrics.clone())?;
     let listener = tokio::net::TcpListener::bind(args.gateway.listen)
         .await
         .with_context(|| format!("listening on {}", args.gateway.listen))?;
-    println!("planexec gateway at http://{}", listener.local_addr()?);
-    let shutdown = super::shutdown_on_signal();
-    let served = planexec_gateway::serve(
-        listener,
-        AppState::new(pool, nats, options),
-        shutdown.token.clone(),
-    );
-    shutdown.bounded(served, args.shutdown.grace()).await??;
-    Ok(())
+    let address = listener.local_addr()?;
+    let started = process
+        .start(Roles {
+            gateway: Some((listener, options)),
+            ..Roles::default()
+        })
+        .await?;
+    println!("planexec gateway at http://{address}");
+    started.serve(args.shutdown.grace(), |_| {}).await
 }

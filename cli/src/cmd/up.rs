@@ -1,14 +1,13 @@
 //! `planexec up`: the coordinator and the gateway in one process, with the servers they need.
 
 use anyhow::Context as _;
-use planexec_coordinator::Coordinator;
-use planexec_gateway::AppState;
 use secrecy::ExposeSecret;
 
+use crate::serve::{Connect, Process, Roles, Schema};
 use crate::settings::{
     ConnectionArgs, DataDirArgs, ExecutionArgs, GatewayArgs, ShutdownArgs, redact,
 };
-use crate::stack;
+use crate::{stack, token};
 
 /// Runs everything: connects to PostgreSQL and NATS (or starts private ones from PATH in the data
 /// folder when none is reachable), applies migrations, and serves the API.
@@ -35,20 +34,18 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let servers = stack::for_up(&connections, &data_dir).await?;
-    let pool = stack::pool(&servers.database_url, 32).await?;
-    stack::migrate(&pool).await?;
-    let nats = stack::nats(&servers.nats_url, connections.nats_creds.as_deref()).await?;
-    let (token, made) = stack::operator_token(args.gateway.operator_token.as_deref(), &data_dir)?;
-    let metrics = super::metrics();
-
-    let options = args.execution.options(&connections.namespace)?;
-    let coordinator = Coordinator::start(pool.clone(), nats.clone(), options).await?;
-    let state = AppState::new(
-        pool.clone(),
-        nats.clone(),
-        args.gateway
-            .options(&connections.namespace, &token, metrics)?,
-    );
+    let process = Process::connect(Connect {
+        database_url: &servers.database_url,
+        nats_url: &servers.nats_url,
+        nats_creds: connections.nats_creds.as_deref(),
+        max_connections: 32,
+        schema: Schema::Migrate,
+    })
+    .await?;
+    let (token, made) = token::operator_token(args.gateway.operator_token.as_deref(), &data_dir)?;
+    let gateway = args
+        .gateway
+        .options(&connections.namespace, &token, process.metrics.clone())?;
     let listener = tokio::net::TcpListener::bind(args.gateway.listen)
         .await
         .with_context(|| {
@@ -58,6 +55,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             )
         })?;
     let url = format!("http://{}", listener.local_addr()?);
+    let started = process
+        .start(Roles {
+            coordinator: Some(args.execution.options(&connections.namespace)?),
+            gateway: Some((listener, gateway)),
+            metrics: None,
+        })
+        .await?;
 
     println!("planexec is up at {url}");
     println!("  API        {url}/api (OpenAPI: {url}/api/openapi.json)");
@@ -82,28 +86,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
         None => println!(
             "  operator token: in {}",
-            data_dir.join(stack::OPERATOR_TOKEN_FILE).display()
+            data_dir.join(token::OPERATOR_TOKEN_FILE).display()
         ),
     }
 
-    let shutdown = super::shutdown_on_signal();
-    let stop = shutdown.token.clone();
-    let coordinator = tokio::spawn(coordinator.run(stop.clone()));
-    if args.demo {
-        tokio::spawn(super::demo::run(url.clone(), token.clone(), stop.clone()));
-    }
-    let roles = async move {
-        let served = planexec_gateway::serve(listener, state, stop.clone()).await;
-        stop.cancel();
-        coordinator
-            .await
-            .context("the coordinator stopped abnormally")?;
-        served.context("the gateway stopped abnormally")
-    };
-    let stopped = shutdown.bounded(roles, args.shutdown.grace()).await;
+    let stopped = started
+        .serve(args.shutdown.grace(), |stop| {
+            if args.demo {
+                tokio::spawn(super::demo::run(url.clone(), token.clone(), stop));
+            }
+        })
+        .await;
     // Private servers stop here, however the roles ended.
     drop(servers);
-    stopped?
+    stopped
 }
 
 fn private(yes: bool) -> &'static str {

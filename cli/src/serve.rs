@@ -1,0 +1,170 @@
+//! The one start-up path of the server subcommands (`up`, `coordinator`, `gateway`).
+//!
+//! Each subcommand finds its servers and builds its options, then: [`Process::connect`] (the
+//! database pool, its schema migrated or checked, NATS, the metrics recorder),
+//! [`Process::start`] the roles it runs (a coordinator's streams and subscriptions exist when
+//! this returns), and [`Started::serve`] them until a stop signal, within the grace.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use metrics_exporter_prometheus::PrometheusHandle;
+use planexec_coordinator::Coordinator;
+use planexec_gateway::{AppState, GatewayOptions};
+use secrecy::SecretString;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::shutdown::shutdown_on_signal;
+use crate::stack;
+
+/// What a process does with the database's schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// Apply pending migrations (safe with several replicas: the migrator takes a lock).
+    Migrate,
+    /// Refuse to start on a database without the schema (the gateway never migrates).
+    Require,
+}
+
+/// Where a server process connects.
+#[derive(Debug)]
+pub struct Connect<'a> {
+    pub database_url: &'a SecretString,
+    pub nats_url: &'a str,
+    pub nats_creds: Option<&'a Path>,
+    pub max_connections: u32,
+    pub schema: Schema,
+}
+
+/// The connections of a server process.
+#[derive(Debug)]
+pub struct Process {
+    pub pool: PgPool,
+    pub nats: async_nats::Client,
+    /// The process's Prometheus recorder, when it could be installed.
+    pub metrics: Option<PrometheusHandle>,
+}
+
+/// The roles a process runs.
+#[derive(Debug, Default)]
+pub struct Roles {
+    pub coordinator: Option<planexec_coordinator::Options>,
+    /// The gateway's listener and options.
+    pub gateway: Option<(TcpListener, GatewayOptions)>,
+    /// Where a process without a gateway serves `/metrics` and `/healthz`.
+    pub metrics: Option<TcpListener>,
+}
+
+/// Roles started, not yet serving.
+#[derive(Debug)]
+pub struct Started {
+    coordinator: Option<Coordinator>,
+    gateway: Option<(TcpListener, AppState)>,
+    metrics: Option<(TcpListener, PrometheusHandle)>,
+}
+
+impl Process {
+    /// Connects to the database and NATS (each waited for up to 30 s) and installs the metrics
+    /// recorder.
+    pub async fn connect(to: Connect<'_>) -> anyhow::Result<Self> {
+        let pool = stack::pool(to.database_url, to.max_connections).await?;
+        match to.schema {
+            Schema::Migrate => stack::migrate(&pool).await?,
+            Schema::Require => anyhow::ensure!(
+                !planexec_store::applied_migrations(&pool).await?.is_empty(),
+                "the database has no schema yet: run `planexec migrate up` (or start a coordinator) first"
+            ),
+        }
+        let nats = stack::nats(to.nats_url, to.nats_creds).await?;
+        Ok(Self {
+            pool,
+            nats,
+            metrics: metrics(),
+        })
+    }
+
+    /// Starts `roles`: the coordinator makes its streams and subscribes to commands.
+    pub async fn start(&self, roles: Roles) -> anyhow::Result<Started> {
+        let coordinator = match roles.coordinator {
+            Some(options) => {
+                Some(Coordinator::start(self.pool.clone(), self.nats.clone(), options).await?)
+            }
+            None => None,
+        };
+        let gateway = roles.gateway.map(|(listener, options)| {
+            let state = AppState::new(self.pool.clone(), self.nats.clone(), options);
+            (listener, state)
+        });
+        let metrics = roles.metrics.zip(self.metrics.clone());
+        Ok(Started {
+            coordinator,
+            gateway,
+            metrics,
+        })
+    }
+}
+
+impl Started {
+    /// Serves until a stop signal, then lets the work in progress finish within `grace`.
+    /// `beside` is started with the stop token, to run alongside the roles (`up --demo`).
+    pub async fn serve(
+        self,
+        grace: Duration,
+        beside: impl FnOnce(CancellationToken),
+    ) -> anyhow::Result<()> {
+        let shutdown = shutdown_on_signal();
+        let stop = shutdown.token.clone();
+        if let Some((listener, handle)) = self.metrics {
+            tokio::spawn(serve_metrics(listener, handle, stop.clone()));
+        }
+        let coordinator = self.coordinator.map(|c| tokio::spawn(c.run(stop.clone())));
+        beside(stop.clone());
+        let roles = async move {
+            let served = match self.gateway {
+                Some((listener, state)) => {
+                    let served = planexec_gateway::serve(listener, state, stop.clone()).await;
+                    // A gateway that stopped, for whatever reason, stops the process.
+                    stop.cancel();
+                    Some(served)
+                }
+                None => None,
+            };
+            if let Some(coordinator) = coordinator {
+                coordinator
+                    .await
+                    .context("the coordinator stopped abnormally")?;
+            }
+            served
+                .transpose()
+                .context("the gateway stopped abnormally")?;
+            anyhow::Ok(())
+        };
+        shutdown.bounded(roles, grace).await?
+    }
+}
+
+/// `/metrics` (Prometheus) and `/healthz` for a process without a gateway.
+async fn serve_metrics(listener: TcpListener, handle: PrometheusHandle, stop: CancellationToken) {
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(move || std::future::ready(handle.render())),
+        )
+        .route("/healthz", axum::routing::get(|| std::future::ready("ok")));
+    let served =
+        axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
+    if let Err(e) = served.await {
+        tracing::warn!(error = %e, "the metrics endpoint stopped");
+    }
+}
+
+/// Installs the process's Prometheus recorder (once) and returns its handle.
+fn metrics() -> Option<PrometheusHandle> {
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| tracing::warn!(error = %e, "metrics are off"))
+        .ok()
+}
