@@ -73,23 +73,7 @@ impl Agent {
         let (credentials, registered) =
             identify(&options, &handler.capabilities(), backoff, &shutdown).await?;
         let agent_id = credentials.agent_id;
-        let link = match &options.transport {
-            Transport::Nats { url } => {
-                let client = nats::connect(url, &format!("planexec-agent-{agent_id}")).await?;
-                Link::Nats(Box::new(nats::NatsLink::new(
-                    client,
-                    options.namespace.clone(),
-                    agent_id,
-                    options.publish_timeout,
-                )))
-            }
-            Transport::Http { gateway } => Link::Http(http::HttpLink::new(
-                gateway,
-                agent_id,
-                &credentials.token,
-                options.publish_timeout,
-            )?),
-        };
+        let link = connect(&options, &credentials).await?;
 
         let (next_tx, next_rx) = mpsc::unbounded_channel();
         let delivery_options = DeliveryOptions {
@@ -192,6 +176,28 @@ impl Agent {
         tracing::info!(?report, "agent stopped");
         outcome.map(|()| report)
     }
+}
+
+/// The agent's link to planexec over its transport.
+async fn connect(options: &AgentOptions, credentials: &Credentials) -> Result<Link, Error> {
+    let agent_id = credentials.agent_id;
+    Ok(match &options.transport {
+        Transport::Nats { url } => {
+            let client = nats::connect(url, &format!("planexec-agent-{agent_id}")).await?;
+            Link::Nats(Box::new(nats::NatsLink::new(
+                client,
+                options.namespace.clone(),
+                agent_id,
+                options.publish_timeout,
+            )))
+        }
+        Transport::Http { gateway } => Link::Http(http::HttpLink::new(
+            gateway,
+            agent_id,
+            &credentials.token,
+            options.publish_timeout,
+        )?),
+    })
 }
 
 /// The agent's credentials: given, or obtained by registering (tried again while the server
