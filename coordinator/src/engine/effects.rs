@@ -3,8 +3,7 @@
 //! line to log.
 //!
 //! History rows, results and errors are written in the transaction; dispatches, cancels and log
-//! lines wait for its commit (a line logged before a failed commit would tell of something that
-//! never happened).
+//! lines ([`LogLine`]) wait for its commit.
 
 use planexec_schemas::event::{AgentEvent, CoordinatorEvent, Disposition};
 use planexec_schemas::execution::ExecutionStatus;
@@ -15,6 +14,7 @@ use planexec_store::executions::NodeTable;
 use planexec_store::executions::engine::NodeOutput;
 use tracing::Level;
 
+use super::log::{Fields, LogLine};
 use super::state::table_of;
 use crate::machine::{Change, ExecutionState, Rejection};
 
@@ -99,39 +99,6 @@ pub struct Effects {
     pub logs: Vec<LogLine>,
 }
 
-/// A line about an execution, logged after the commit.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogLine {
-    level: Level,
-    message: &'static str,
-    /// The task's index, shown as its WBS number.
-    task: Option<usize>,
-    agent: Option<Id>,
-    attempt: Option<u32>,
-    detail: String,
-}
-
-impl LogLine {
-    /// Logs the line; `state` names the execution and the task.
-    pub fn emit(&self, state: &ExecutionState) {
-        let execution = state.id;
-        let task = self
-            .task
-            .map(|i| state.nodes.get(i).map_or("?", |n| n.spec.wbs.as_str()));
-        let agent = self.agent.map(|a| a.to_string());
-        let attempt = self.attempt;
-        let detail = (!self.detail.is_empty()).then_some(self.detail.as_str());
-        let message = self.message;
-        if self.level >= Level::DEBUG {
-            tracing::debug!(%execution, task, agent, attempt, detail, "{message}");
-        } else if self.level == Level::INFO {
-            tracing::info!(%execution, task, agent, attempt, detail, "{message}");
-        } else {
-            tracing::warn!(%execution, task, agent, attempt, detail, "{message}");
-        }
-    }
-}
-
 /// Adds what `changes` mean to `out`; `state` is the execution after them.
 pub fn record(state: &ExecutionState, changes: &[Change], now: Timestamp, out: &mut Effects) {
     let mut recorder = Recorder { state, now, out };
@@ -153,13 +120,17 @@ impl Recorder<'_> {
         match change {
             Change::Execution { from, to, reason } => self.status_changed(*from, *to, reason),
             Change::BlockedReason { reason, detail } => {
-                self.log(L::INFO, "execution block changed", None, None, || {
-                    format!("{}: {detail}", reason.as_str())
+                self.log(L::INFO, "execution block changed", None, || Fields {
+                    reason: Some(reason.as_str().to_owned()),
+                    detail: Some(detail.clone()),
+                    ..Fields::default()
                 })
             }
             Change::Task { index, from, to } => {
-                self.log(L::DEBUG, "task status changed", Some(*index), None, || {
-                    format!("{from} → {to}")
+                self.log(L::DEBUG, "task status changed", Some(*index), || Fields {
+                    from: Some(from.to_string()),
+                    to: Some(to.to_string()),
+                    ..Fields::default()
                 })
             }
             Change::Dispatched {
@@ -173,13 +144,7 @@ impl Recorder<'_> {
                 attempt,
             } => {
                 let message = "dispatch unconfirmed; publishing again";
-                self.log(
-                    L::WARN,
-                    message,
-                    Some(*index),
-                    Some((*agent, *attempt)),
-                    String::new,
-                );
+                self.log(L::WARN, message, Some(*index), || held(*agent, *attempt));
                 self.dispatch(*index, *agent, *attempt);
             }
             Change::RetryScheduled {
@@ -233,8 +198,11 @@ impl Recorder<'_> {
                 reason: reason.clone(),
             },
         );
-        self.log(Level::INFO, "execution status changed", None, None, || {
-            format!("{from} → {to} ({})", reason.as_deref().unwrap_or(""))
+        self.log(Level::INFO, "execution status changed", None, || Fields {
+            from: Some(from.to_string()),
+            to: Some(to.to_string()),
+            reason: Some(reason.clone().unwrap_or_default()),
+            ..Fields::default()
         });
     }
 
@@ -250,13 +218,9 @@ impl Recorder<'_> {
                 capability: capability.unwrap_or_default(),
             },
         );
-        self.log(
-            Level::DEBUG,
-            "task dispatched",
-            Some(index),
-            Some((agent, attempt)),
-            String::new,
-        );
+        self.log(Level::DEBUG, "task dispatched", Some(index), || {
+            held(agent, attempt)
+        });
         self.dispatch(index, agent, attempt);
     }
 
@@ -278,8 +242,12 @@ impl Recorder<'_> {
                 error: error.to_owned(),
             },
         );
-        self.log(Level::INFO, "retry scheduled", Some(index), None, || {
-            format!("attempt {attempt}, {failures} failure(s), next at {at}: {error}")
+        self.log(Level::INFO, "retry scheduled", Some(index), || Fields {
+            attempt: Some(attempt),
+            failures: Some(failures),
+            at: Some(at),
+            error: Some(error.to_owned()),
+            ..Fields::default()
         });
     }
 
@@ -293,13 +261,14 @@ impl Recorder<'_> {
                 error: error.to_owned(),
             },
         );
-        self.log(
-            Level::WARN,
-            "task failed for good",
-            Some(index),
-            None,
-            || format!("attempt {attempt}, {failures} failure(s): {error}"),
-        );
+        self.log(Level::WARN, "task failed for good", Some(index), || {
+            Fields {
+                attempt: Some(attempt),
+                failures: Some(failures),
+                error: Some(error.to_owned()),
+                ..Fields::default()
+            }
+        });
     }
 
     fn timed_out(&mut self, index: usize, attempt: u32, deadline: Timestamp) {
@@ -308,8 +277,10 @@ impl Recorder<'_> {
             Some(attempt),
             CoordinatorEvent::TaskTimedOut { attempt, deadline },
         );
-        self.log(Level::WARN, "task timed out", Some(index), None, || {
-            format!("attempt {attempt}, deadline {deadline}")
+        self.log(Level::WARN, "task timed out", Some(index), || Fields {
+            attempt: Some(attempt),
+            deadline: Some(deadline),
+            ..Fields::default()
         });
     }
 
@@ -330,13 +301,12 @@ impl Recorder<'_> {
             reason: reason.to_owned(),
         };
         self.out.cancels.push((agent, cancel));
-        self.log(
-            Level::INFO,
-            "task revoked from agent",
-            Some(index),
-            Some((agent, attempt)),
-            || reason.to_owned(),
-        );
+        self.log(Level::INFO, "task revoked from agent", Some(index), || {
+            Fields {
+                reason: Some(reason.to_owned()),
+                ..held(agent, attempt)
+            }
+        });
     }
 
     fn reassigned(&mut self, index: usize, attempt: u32, from: Option<Id>, to: Id) {
@@ -349,8 +319,11 @@ impl Recorder<'_> {
                 to_agent: to,
             },
         );
-        self.log(Level::INFO, "task reassigned", Some(index), None, || {
-            format!("attempt {attempt}, from {from:?} to {to}")
+        self.log(Level::INFO, "task reassigned", Some(index), || Fields {
+            attempt: Some(attempt),
+            from: Some(format!("{from:?}")),
+            to: Some(to.to_string()),
+            ..Fields::default()
         });
     }
 
@@ -362,7 +335,7 @@ impl Recorder<'_> {
                 reason: "skipped by an operator".into(),
             },
         );
-        self.log(Level::INFO, "task skipped", Some(index), None, String::new);
+        self.log(Level::INFO, "task skipped", Some(index), Fields::default);
     }
 
     fn completed(&mut self, index: usize, output: &serde_json::Value) {
@@ -371,13 +344,7 @@ impl Recorder<'_> {
             id: self.state.nodes[index].spec.id,
             value: output.clone(),
         });
-        self.log(
-            Level::DEBUG,
-            "task completed",
-            Some(index),
-            None,
-            String::new,
-        );
+        self.log(Level::DEBUG, "task completed", Some(index), Fields::default);
     }
 
     fn failed(&mut self, index: usize, error: &str) {
@@ -386,8 +353,9 @@ impl Recorder<'_> {
             id: self.state.nodes[index].spec.id,
             message: error.to_owned(),
         });
-        self.log(Level::DEBUG, "attempt failed", Some(index), None, || {
-            error.to_owned()
+        self.log(Level::DEBUG, "attempt failed", Some(index), || Fields {
+            error: Some(error.to_owned()),
+            ..Fields::default()
         });
     }
 
@@ -417,25 +385,25 @@ impl Recorder<'_> {
         });
     }
 
-    /// A line to log after the commit; its detail is only made when the level is logged.
+    /// A line to log after the commit, about the execution or the task at `task`.
     fn log(
         &mut self,
         level: Level,
         message: &'static str,
         task: Option<usize>,
-        holder: Option<(Id, u32)>,
-        detail: impl FnOnce() -> String,
+        fields: impl FnOnce() -> Fields,
     ) {
-        if !tracing::level_enabled!(level) {
-            return;
-        }
-        self.out.logs.push(LogLine {
-            level,
-            message,
-            task,
-            agent: holder.map(|h| h.0),
-            attempt: holder.map(|h| h.1),
-            detail: detail(),
-        });
+        self.out
+            .logs
+            .extend(LogLine::new(level, message, task, fields));
+    }
+}
+
+/// The fields of a line about the attempt `agent` holds.
+fn held(agent: Id, attempt: u32) -> Fields {
+    Fields {
+        agent: Some(agent),
+        attempt: Some(attempt),
+        ..Fields::default()
     }
 }

@@ -6,7 +6,7 @@
 //!    materialise the tasks of those that start,
 //! 2. [`load`]: their states, from the cache or the database, and the event ids already recorded,
 //! 3. [`apply`]: each piece of work through the pure state machine; [`effects`] reads every change
-//!    once (history, dispatches, cancels, results, log lines),
+//!    once (history, dispatches, cancels, results, and the [`log`] lines for after the commit),
 //! 4. [`save`]: what changed and the history, then commit,
 //! 5. [`publish`]: log, cache the states, and publish dispatches, cancels and live updates
 //!    ([`outbox`]: a dispatch whose publication is not confirmed is published again by the
@@ -19,6 +19,7 @@ mod apply;
 mod cache;
 mod effects;
 mod load;
+mod log;
 mod outbox;
 mod publish;
 mod save;
