@@ -165,10 +165,17 @@ pub struct PlanList {
     pub next_cursor: Option<String>,
 }
 
-/// `PUT /api/plans/{id}/tasks/{task}`: an operator's correction of one leaf (at least one field).
+/// `PUT /api/plans/{id}/tasks/{task}`: an operator's correction of one leaf (one field or more).
+///
+/// At least one field must be given and not null; null means "leave it".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(extend("minProperties" = 1))]
+#[schemars(extend("anyOf" = [
+    {"required": ["capability"], "properties": {"capability": {"type": "string"}}},
+    {"required": ["params"], "properties": {"params": {"not": {"type": "null"}}}},
+    {"required": ["timeout_seconds"], "properties": {"timeout_seconds": {"type": "integer"}}},
+    {"required": ["max_attempts"], "properties": {"max_attempts": {"type": "integer"}}}
+]))]
 pub struct UpdatePlanTaskRequest {
     #[serde(default)]
     #[schemars(regex(pattern = r"^[a-z][a-z0-9_]{0,63}$"))]
@@ -254,6 +261,10 @@ pub enum ConductorStatus {
 #[serde(rename_all = "camelCase")]
 pub struct ConductorTaskResult {
     pub workflow_instance_id: Id,
+    /// `<task_id>.<attempt>`, as the poll gave it.
+    #[schemars(regex(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\.[0-9]{1,9}$"
+    ))]
     pub task_id: String,
     pub status: ConductorStatus,
     #[serde(default)]

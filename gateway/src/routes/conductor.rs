@@ -62,7 +62,10 @@ struct TypePath {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PollQuery {
-    /// The polling worker: the agent's id (defaults to the token's agent).
+    /// The polling worker: the agent's id (empty or absent: the token's agent).
+    #[schemars(regex(
+        pattern = r"^$|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ))]
     workerid: Option<String>,
     /// Accepted for compatibility; planexec has no task domains.
     #[allow(dead_code)]

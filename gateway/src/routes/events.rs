@@ -142,7 +142,7 @@ struct ListQuery {
     limit: Option<u32>,
     /// Events to skip (newest first).
     offset: Option<u32>,
-    /// `next_cursor` of the previous page (events older than it).
+    /// `next_cursor` of the previous page (older events); empty or absent: the first page.
     cursor: Option<String>,
 }
 
@@ -156,6 +156,7 @@ async fn list(
     let before = query
         .cursor
         .as_deref()
+        .filter(|c| !c.is_empty())
         .map(|c| {
             c.parse::<i64>()
                 .map_err(|_| ApiError::field("cursor", "not a cursor returned by this API"))

@@ -110,7 +110,7 @@ struct ListQuery {
     /// 1..500, default 50.
     #[schemars(range(min = 1, max = 500))]
     limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page; empty or absent: the first page.
     cursor: Option<String>,
 }
 
@@ -155,7 +155,12 @@ async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ExecutionList>, ApiError> {
     let limit = limit(query.limit, 50, 500)?;
-    let cursor = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let cursor = query
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(decode_cursor)
+        .transpose()?;
     let filter = ListFilter {
         plan_id: query.plan_id,
         agent_id: query.agent_id,

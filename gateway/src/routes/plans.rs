@@ -176,7 +176,7 @@ impl OperationInput for Upload {
 struct ImportQuery {
     /// The zip's file name, kept as its source reference (a multipart file's own name wins).
     name: Option<String>,
-    /// Refuse a run whose dependencies name unknown tasks instead of importing it for review.
+    /// Refuse a run whose dependencies name unknown tasks or a task's own phase (else: review).
     strict: Option<bool>,
 }
 
@@ -230,6 +230,7 @@ struct ListQuery {
     /// 1..200, default 50.
     #[schemars(range(min = 1, max = 200))]
     limit: Option<u32>,
+    /// `next_cursor` of the previous page; empty or absent: the first page.
     cursor: Option<String>,
 }
 
@@ -242,6 +243,7 @@ async fn list(
     let cursor = query
         .cursor
         .as_deref()
+        .filter(|c| !c.is_empty())
         .map(decode_time_cursor)
         .transpose()?;
     let (plans, next) = planexec_store::plans::list(state.pool(), limit, cursor).await?;
