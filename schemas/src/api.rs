@@ -269,9 +269,15 @@ pub struct ConductorTaskResult {
     pub status: ConductorStatus,
     #[serde(default)]
     pub output_data: BTreeMap<String, Value>,
+    /// Up to 20000 characters.
     #[serde(default)]
+    #[schemars(length(max = 20000))]
     pub reason_for_incompletion: Option<String>,
+    /// The reporting worker: the agent's id (empty or absent: the token's agent).
     #[serde(default)]
+    #[schemars(regex(
+        pattern = r"^$|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ))]
     pub worker_id: Option<String>,
     #[serde(default)]
     pub logs: Vec<ConductorLog>,
@@ -280,6 +286,8 @@ pub struct ConductorTaskResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConductorLog {
+    /// Up to 20000 characters; a blank line is dropped.
+    #[schemars(length(max = 20000))]
     pub log: String,
     #[serde(default)]
     pub created_time: Option<i64>,

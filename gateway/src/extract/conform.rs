@@ -86,7 +86,7 @@ impl<'s> Walker<'s> {
     /// Rewrites a whole float, or checks the members of an object or array.
     fn descend(&self, value: &mut Value, schema: &'s Value, path: &str) -> Result<(), FieldError> {
         match value {
-            Value::Number(n) if self.wants_integer(schema) => {
+            Value::Number(n) if n.is_f64() && self.wants_integer(schema) => {
                 if let Some(whole) = n.as_f64().and_then(as_integer) {
                     *n = whole;
                 }

@@ -1,32 +1,68 @@
 //! The JSON Schema of request bodies, generated once per type with the settings the OpenAPI
 //! document uses, so that what a body is checked against is what the document publishes.
 //!
-//! One addition to schemars' output: an integer format (`uint32`, `int64`, ...) also states its
-//! bounds as `minimum`/`maximum`. Tools that read the document (clients, schemathesis) do not
-//! know what `uint32` means and would otherwise send 2^40 as a valid `attempt`.
+//! Two additions to schemars' output state limits of the wire that the Rust types imply but do
+//! not say: an integer format (`uint32`, `int64`, ...) states its bounds as `minimum`/`maximum`
+//! (tools that read the document, clients and schemathesis, do not know what `uint32` means
+//! and would send 2^40 as a valid `attempt`), and a plain string says by a `pattern` that it
+//! holds no NUL character (PostgreSQL cannot store one, so every body refuses it). Body schemas
+//! get them from the generator; the document from [`state_wire_limits_in`], because aide
+//! inlines the schemas of query and path parameters without the generator's transforms.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use schemars::generate::{SchemaGenerator, SchemaSettings};
-use schemars::transform::RecursiveTransform;
+use aide::openapi::{OpenApi, ParameterSchemaOrContent, ReferenceOr, SchemaObject};
+use schemars::generate::SchemaSettings;
+use schemars::transform::{RecursiveTransform, Transform};
 use schemars::{JsonSchema, Schema};
 use serde_json::Value;
 
-/// The settings of both the OpenAPI document (definitions under `#/components/schemas/`) and
-/// the body checks (definitions inside the root schema).
+/// The settings aide generates the document's schemas with (draft 7), plus the integer bounds.
 fn settings() -> SchemaSettings {
-    SchemaSettings::draft07().with_transform(RecursiveTransform(bound_integer_formats))
+    SchemaSettings::draft07().with_transform(RecursiveTransform(wire_limits))
 }
 
-/// The generator of the OpenAPI document: as aide's own, plus the integer bounds.
-pub fn openapi_generator() -> SchemaGenerator {
-    settings()
-        .with(|s| {
-            s.inline_subschemas = false;
-            s.definitions_path = "#/components/schemas/".into();
-        })
-        .into_generator()
+/// Adds the integer bounds to the schemas of an OpenAPI document: its components, and the
+/// inline schemas of parameters and request bodies (aide generates parameter schemas without
+/// the generator's transforms, so they are bounded here).
+pub fn state_wire_limits_in(api: &mut OpenApi) {
+    let mut bound = RecursiveTransform(wire_limits);
+    let mut apply = |schema: &mut SchemaObject| bound.transform(&mut schema.json_schema);
+    if let Some(components) = &mut api.components {
+        components.schemas.values_mut().for_each(&mut apply);
+    }
+    let Some(paths) = &mut api.paths else {
+        return;
+    };
+    for item in paths.paths.values_mut() {
+        let ReferenceOr::Item(item) = item else {
+            continue;
+        };
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for parameter in &mut operation.parameters {
+                if let ReferenceOr::Item(parameter) = parameter
+                    && let ParameterSchemaOrContent::Schema(schema) =
+                        &mut parameter.parameter_data_mut().format
+                {
+                    apply(schema);
+                }
+            }
+            if let Some(ReferenceOr::Item(body)) = &mut operation.request_body {
+                body.content
+                    .values_mut()
+                    .filter_map(|media| media.schema.as_mut())
+                    .for_each(&mut apply);
+            }
+        }
+    }
 }
 
 /// The root schema of `T` (its definitions under `#/definitions/`), generated once.
@@ -43,12 +79,39 @@ pub(crate) fn root_schema<T: JsonSchema>() -> Arc<Schema> {
         .clone()
 }
 
-/// Adds `minimum`/`maximum` to a schema whose `format` names a fixed-size integer.
-fn bound_integer_formats(schema: &mut Schema) {
-    let Some(format) = schema.get("format").and_then(Value::as_str) else {
+/// Text without the NUL character, as a JSON Schema `pattern`.
+pub const NUL_FREE: &str = "^[^\\u0000]*$";
+
+/// Adds `minimum`/`maximum` to a schema whose `format` names a fixed-size integer, and
+/// [`NUL_FREE`] to a string schema that has no pattern, format, enum or const of its own.
+fn wire_limits(schema: &mut Schema) {
+    let Some(object) = schema.as_object_mut() else {
         return;
     };
-    let (min, max): (Value, Value) = match format {
+    if let Some((min, max)) = object
+        .get("format")
+        .and_then(Value::as_str)
+        .and_then(integer_bounds)
+    {
+        object.entry("minimum").or_insert(min);
+        object.entry("maximum").or_insert(max);
+    }
+    let string = match object.get("type") {
+        Some(Value::String(t)) => t == "string",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+        _ => false,
+    };
+    let constrained = ["pattern", "format", "enum", "const"]
+        .iter()
+        .any(|k| object.contains_key(*k));
+    if string && !constrained {
+        object.insert("pattern".into(), NUL_FREE.into());
+    }
+}
+
+/// The range of an integer `format`, e.g. `uint32` → 0..=4294967295.
+fn integer_bounds(format: &str) -> Option<(Value, Value)> {
+    Some(match format {
         "uint8" => (0.into(), u8::MAX.into()),
         "uint16" => (0.into(), u16::MAX.into()),
         "uint32" => (0.into(), u32::MAX.into()),
@@ -57,12 +120,8 @@ fn bound_integer_formats(schema: &mut Schema) {
         "int16" => (i16::MIN.into(), i16::MAX.into()),
         "int32" => (i32::MIN.into(), i32::MAX.into()),
         "int64" | "int" => (i64::MIN.into(), i64::MAX.into()),
-        _ => return,
-    };
-    if let Some(object) = schema.as_object_mut() {
-        object.entry("minimum").or_insert(min);
-        object.entry("maximum").or_insert(max);
-    }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -88,5 +147,45 @@ mod tests {
         assert_eq!(properties["bounded"]["maximum"], 20);
         assert_eq!(properties["created"]["minimum"], i64::MIN);
         assert_eq!(properties["created"]["maximum"], i64::MAX);
+    }
+
+    #[derive(JsonSchema)]
+    #[allow(dead_code)]
+    struct Texts {
+        name: String,
+        #[schemars(regex(pattern = r"^[a-z]+$"))]
+        capability: String,
+        id: uuid::Uuid,
+        note: Option<String>,
+    }
+
+    #[test]
+    fn plain_strings_say_they_hold_no_nul_and_constrained_ones_keep_their_own_rules() {
+        let schema = root_schema::<Texts>();
+        let properties = &schema.as_value()["properties"];
+        assert_eq!(properties["name"]["pattern"], NUL_FREE);
+        assert_eq!(properties["note"]["pattern"], NUL_FREE);
+        assert_eq!(properties["capability"]["pattern"], "^[a-z]+$");
+        assert!(properties["id"].get("pattern").is_none());
+        // JSON Schema (ECMA 262) reads `\u0000` in a pattern as the NUL character.
+        assert_eq!(NUL_FREE, r"^[^\u0000]*$");
+    }
+}
+
+#[cfg(test)]
+mod document_tests {
+    #[test]
+    fn the_document_states_integer_bounds_for_parameters_and_bodies() {
+        let api = crate::openapi(&crate::GatewayOptions::default());
+        let document = serde_json::to_value(&api).expect("serialises");
+        let wait = &document["paths"]["/api/agents/{agent_id}/work"]["get"]["parameters"][1];
+        assert_eq!(wait["name"], "wait");
+        assert_eq!(wait["schema"]["maximum"], u32::MAX, "{wait}");
+        let attempt =
+            &document["components"]["schemas"]["ReportEventRequest"]["properties"]["attempt"];
+        assert_eq!(
+            (&attempt["minimum"], &attempt["maximum"]),
+            (&1.into(), &u32::MAX.into())
+        );
     }
 }

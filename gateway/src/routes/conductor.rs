@@ -176,9 +176,11 @@ async fn result(
         )));
     }
     let output = Value::Object(result.output_data.clone().into_iter().collect());
+    // A blank reason says nothing; the failure still needs words for the history.
     let reason = result
         .reason_for_incompletion
         .clone()
+        .filter(|r| !r.trim().is_empty())
         .unwrap_or_else(|| "the worker reported a failure".into());
     let body = match result.status {
         ConductorStatus::InProgress => AgentEventBody::TaskProgress {
@@ -204,6 +206,8 @@ async fn result(
     let mut events: Vec<AgentEvent> = result
         .logs
         .iter()
+        // A blank log line carries nothing worth an event (and a log event needs text).
+        .filter(|log| !log.log.trim().is_empty())
         .map(|log| AgentEventBody::Log {
             level: LogLevel::Info,
             message: log.log.clone(),

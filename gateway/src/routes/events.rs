@@ -143,6 +143,7 @@ struct ListQuery {
     /// Events to skip (newest first).
     offset: Option<u32>,
     /// `next_cursor` of the previous page (older events); empty or absent: the first page.
+    #[schemars(regex(pattern = r"^$|^-?[0-9]{1,18}$"))]
     cursor: Option<String>,
 }
 

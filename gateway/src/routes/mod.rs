@@ -61,9 +61,9 @@ fn describe(api: TransformOpenApi<'_>) -> TransformOpenApi<'_> {
 pub fn openapi(options: &GatewayOptions) -> OpenApi {
     aide::generate::on_error(|error| tracing::warn!(%error, "OpenAPI generation"));
     aide::generate::extract_schemas(true);
-    aide::generate::in_context(|ctx| ctx.schema = crate::extract::schema::openapi_generator());
     let mut api = OpenApi::default();
     let _ = api_routes(options).finish_api_with(&mut api, describe);
+    crate::extract::schema::state_wire_limits_in(&mut api);
     api
 }
 
@@ -72,8 +72,8 @@ pub fn app(state: AppState) -> Router {
     let options = state.options().clone();
     let mut api = OpenApi::default();
     aide::generate::extract_schemas(true);
-    aide::generate::in_context(|ctx| ctx.schema = crate::extract::schema::openapi_generator());
     let router = api_routes(&options).finish_api_with(&mut api, describe);
+    crate::extract::schema::state_wire_limits_in(&mut api);
     let document: Arc<String> = Arc::new(serde_json::to_string_pretty(&api).unwrap_or_default());
     let metrics = options.metrics.clone();
     router

@@ -140,3 +140,18 @@ async fn an_empty_cursor_is_the_first_page() {
         assert_eq!(empty, first, "{path}");
     }
 }
+
+#[tokio::test]
+async fn no_answer_holds_a_nul_even_when_it_quotes_the_input() {
+    let api = Api::start().await;
+    let document = json!({"title": "Plan", "source": {"reference": "run\u{0}zip"},
+        "phases": [{"title": "Only", "tasks": [{"title": "Write it down"}]}]});
+    let answer = api.op_post("/api/plans", document).await;
+    let problem = answer.expect_problem(422, "import-failed");
+    assert!(!problem.detail.contains('\u{0}'), "{}", problem.detail);
+    assert!(
+        problem.detail.contains("run\\u{0}zip"),
+        "{}",
+        problem.detail
+    );
+}
