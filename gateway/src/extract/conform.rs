@@ -294,3 +294,86 @@ fn field(path: &str) -> String {
         path.to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use schemars::JsonSchema;
+    use serde_json::{Value, json};
+
+    use super::conform;
+    use crate::extract::schema::root_schema;
+
+    #[derive(JsonSchema)]
+    #[allow(dead_code)]
+    struct Days {
+        min: Option<f64>,
+    }
+
+    #[derive(JsonSchema)]
+    #[allow(dead_code)]
+    #[serde(tag = "kind", rename_all = "snake_case")]
+    enum Step {
+        Wait { seconds: u32 },
+        Note { text: String },
+    }
+
+    #[derive(JsonSchema)]
+    #[allow(dead_code)]
+    struct Body {
+        attempt: u32,
+        days: Option<Days>,
+        params: Value,
+        steps: Vec<Step>,
+    }
+
+    fn checked(mut value: Value) -> Result<Value, String> {
+        let schema = root_schema::<Body>();
+        conform(&mut value, schema.as_value())
+            .map(|()| value)
+            .map_err(|e| format!("{}: {}", e.field, e.message))
+    }
+
+    #[test]
+    fn arrays_where_objects_are_due_are_refused_at_their_path() {
+        assert_eq!(
+            checked(json!([1, null, {}, []])),
+            Err("body: expected an object, found an array".into())
+        );
+        assert_eq!(
+            checked(json!({"attempt": 1, "days": [1, 2, 3], "params": null, "steps": []})),
+            Err("days: expected an object or null, found an array".into())
+        );
+        assert_eq!(
+            checked(
+                json!({"attempt": 1, "params": null, "steps": [{"kind": "wait", "seconds": 1}, ["note"]]})
+            ),
+            Err("steps[1]: expected an object, found an array".into())
+        );
+    }
+
+    #[test]
+    fn whole_floats_become_integers_only_where_integers_are_due() {
+        let body = checked(json!({"attempt": 2.0, "days": {"min": 3.0}, "params": {"n": 6.0},
+                                  "steps": [{"kind": "wait", "seconds": 30.0}, {"kind": "note", "text": "x"}]}))
+            .expect("conforms");
+        assert!(
+            body["attempt"].is_u64() && body["steps"][0]["seconds"].is_u64(),
+            "{body}"
+        );
+        assert!(
+            body["days"]["min"].is_f64() && body["params"]["n"].is_f64(),
+            "{body}"
+        );
+        assert_eq!(
+            checked(json!({"attempt": 1.5, "params": null, "steps": []})),
+            Err("attempt: expected an integer, found a number".into())
+        );
+        let huge =
+            checked(json!({"attempt": 9_007_199_254_740_993_u64, "params": null, "steps": []}))
+                .expect("left to serde");
+        assert_eq!(
+            huge["attempt"], 9_007_199_254_740_993_u64,
+            "integers are never rewritten"
+        );
+    }
+}
