@@ -7,7 +7,9 @@
 //! and would send 2^40 as a valid `attempt`), and a plain string says by a `pattern` that it
 //! holds no NUL character (PostgreSQL cannot store one, so every body refuses it). Body schemas
 //! get them from the generator; the document from [`state_wire_limits_in`], because aide
-//! inlines the schemas of query and path parameters without the generator's transforms.
+//! inlines the schemas of query and path parameters without the generator's transforms. The
+//! document also says it of free-form values (`params`, `output`): they refer to a recursive
+//! `JsonValue` schema, any JSON whose strings and member names hold no NUL.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -27,10 +29,21 @@ fn settings() -> SchemaSettings {
 /// inline schemas of parameters and request bodies (aide generates parameter schemas without
 /// the generator's transforms, so they are bounded here).
 pub fn state_wire_limits_in(api: &mut OpenApi) {
-    let mut bound = RecursiveTransform(wire_limits);
+    let mut bound = RecursiveTransform(|schema: &mut Schema| {
+        wire_limits(schema);
+        nul_free_values(schema);
+    });
     let mut apply = |schema: &mut SchemaObject| bound.transform(&mut schema.json_schema);
     if let Some(components) = &mut api.components {
         components.schemas.values_mut().for_each(&mut apply);
+        components.schemas.insert(
+            JSON_VALUE.to_owned(),
+            SchemaObject {
+                json_schema: json_value_schema(),
+                external_docs: None,
+                example: None,
+            },
+        );
     }
     let Some(paths) = &mut api.paths else {
         return;
@@ -62,6 +75,46 @@ pub fn state_wire_limits_in(api: &mut OpenApi) {
                     .for_each(&mut apply);
             }
         }
+    }
+}
+
+/// The component that free-form values (`params`, `output`, `outputData`) refer to.
+const JSON_VALUE: &str = "JsonValue";
+
+/// Any JSON value without NUL: the limit of free-form values, stated recursively.
+fn json_value_schema() -> Schema {
+    let any = serde_json::json!({ "$ref": format!("#/components/schemas/{JSON_VALUE}") });
+    schemars::json_schema!({
+        "description": "Any JSON value whose strings and member names hold no NUL character.",
+        "anyOf": [
+            {"type": ["null", "boolean", "number"]},
+            {"type": "string", "pattern": NUL_FREE},
+            {"type": "array", "items": any},
+            {"type": "object", "propertyNames": {"pattern": NUL_FREE}, "additionalProperties": any}
+        ]
+    })
+}
+
+/// A free-form schema (`true`, or one that only describes) refers to [`JSON_VALUE`] instead,
+/// and a free-form map says that its member names hold no NUL.
+fn nul_free_values(schema: &mut Schema) {
+    const DESCRIBING: [&str; 4] = ["description", "default", "title", "examples"];
+    let reference = serde_json::json!([{ "$ref": format!("#/components/schemas/{JSON_VALUE}") }]);
+    match schema.as_value() {
+        Value::Bool(true) => *schema = schemars::json_schema!({ "allOf": reference }),
+        Value::Object(object) if object.keys().all(|k| DESCRIBING.contains(&k.as_str())) => {
+            schema.insert("allOf".into(), reference);
+        }
+        Value::Object(object)
+            if object.get("type").is_some_and(|t| t == "object")
+                && object.get("additionalProperties") == Some(&Value::Bool(true)) =>
+        {
+            schema.insert(
+                "propertyNames".into(),
+                serde_json::json!({ "pattern": NUL_FREE }),
+            );
+        }
+        _ => {}
     }
 }
 
