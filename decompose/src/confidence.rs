@@ -5,7 +5,8 @@
 //! mapping      = match_score of the capability, 0 when it is human_review
 //! description  = min(1, words in the description / 20)
 //! duration     = 1 when the leaf's task has a duration estimate, else 0
-//! dependencies = 1 when the plan's dependencies were analysed, else 0
+//! dependencies = 1 when the plan's dependencies were analysed and none of the leaf's task
+//!                was reinterpreted as containment, else 0
 //! ```
 //!
 //! The mapping dominates because a wrong capability sends the work to the wrong agent; the
@@ -32,8 +33,10 @@ pub struct ConfidenceInputs {
     pub description_words: usize,
     /// The leaf's task has a duration estimate (at least one of min, realistic, max).
     pub has_duration: bool,
-    /// Dependencies were analysed for the plan: a dependency file in the run, or a plan
-    /// document (whose author states dependencies explicitly).
+    /// Dependencies were analysed for the plan (a dependency file in the run, or a plan
+    /// document, whose author states dependencies explicitly) and none that the leaf's task
+    /// was declared to have was dropped as containment (then what the planner said about its
+    /// order was not an order).
     pub dependencies_analysed: bool,
 }
 

@@ -28,6 +28,9 @@ pub(crate) struct Context {
     /// Problems of the input that need a person whatever the confidence (dropped
     /// dependencies of a lenient import).
     pub review_reasons: Vec<String>,
+    /// WBS numbers of dependents whose dependencies were dropped as containment: their
+    /// tasks' leaves do not count dependencies as analysed.
+    pub reinterpreted: Vec<String>,
 }
 
 impl Context {
@@ -90,7 +93,7 @@ fn build(doc: PlanDocument, ctx: Context, resolved: Resolved) -> Decomposition {
             .count();
     let mut source = doc.source.clone();
     let planexe = *source.kind.get_or_insert(PlanSourceKind::Document) == PlanSourceKind::Planexe;
-    let phases = numbered_phases(doc.phases, resolved, analysed, planexe);
+    let phases = numbered_phases(doc.phases, resolved, analysed, planexe, &ctx.reinterpreted);
     let all_tasks: Vec<&Task> = phases.iter().flat_map(|p| &p.tasks).collect();
     let mut facts = Vec::new();
     for task in &all_tasks {

@@ -120,6 +120,16 @@ pub enum ImportError {
         cycle: Vec<CycleStep>,
     },
 
+    /// A dependency between a node and one of its own ancestors or descendants (a task on its
+    /// own phase, a phase on one of its tasks, a subtask on its task): containment written as
+    /// a dependency, no order of work. Strict imports and plan documents refuse it; a lenient
+    /// import drops it and asks for review.
+    #[error(
+        "{}; that is containment, not an order of work: remove the dependency (an import that is not strict drops it and asks for review)",
+        .0.what()
+    )]
+    ContainmentDependency(Box<ContainmentDependency>),
+
     /// The plan has phases but no task to execute.
     #[error(
         "{location}: the plan has no tasks (no phase lists any); there is nothing to execute: check that the run finished its work breakdown"
@@ -137,7 +147,8 @@ pub enum ImportError {
     },
 }
 
-/// One node of a dependency cycle.
+/// One node of the plan as errors name it: a step of a dependency cycle, or an end of a
+/// containment dependency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CycleStep {
     /// WBS number, `1.2` for a task, `1` for a phase.
@@ -170,6 +181,7 @@ impl ImportError {
             Self::DanglingId { .. } => "dangling-id",
             Self::DuplicateId { .. } => "duplicate-id",
             Self::Cycle { .. } => "dependency-cycle",
+            Self::ContainmentDependency { .. } => "containment-dependency",
             Self::NoTasks { .. } => "no-tasks",
             Self::InvalidDocument { .. } => "invalid-document",
         }
@@ -201,6 +213,63 @@ impl fmt::Display for Chain<'_> {
             write!(f, "{step}")?;
         }
         Ok(())
+    }
+}
+
+/// A declared dependency between a node and one of its own ancestors or descendants: an error
+/// of a strict import ([`ImportError::ContainmentDependency`]), dropped by a lenient one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainmentDependency {
+    /// The dependency file (or plan document), as messages name it.
+    pub file: String,
+    /// JSON path (PlanExe files, `$.task_dependency_details[3].depends_on_task_id_list[1]`)
+    /// or field path (plan documents) of the depends-on id.
+    pub field: String,
+    /// The dependent's WBS number (`4.1`) and id.
+    pub dependent: CycleStep,
+    /// What it was said to depend on (`4`, its own phase), with its id.
+    pub depends_on: CycleStep,
+    /// The planner's explanation, e.g. "4.1 is a subtask of 4 and therefore dependent on it".
+    pub explanation: Option<String>,
+}
+
+impl ContainmentDependency {
+    /// Where it is and what it says, e.g. `…json: $…[0]: 4.1 (id) depends on 4 (id), its own
+    /// phase ("…")`: the start of both the error and the warning of a lenient import.
+    pub fn what(&self) -> String {
+        format!(
+            "{}: {}: {} depends on {}, {}{}",
+            self.file,
+            self.field,
+            self.dependent,
+            self.depends_on,
+            containment(&self.dependent, &self.depends_on),
+            Explained(&self.explanation)
+        )
+    }
+}
+
+/// How the depends-on end relates to the dependent, from their WBS numbers (`4` holds `4.1`,
+/// which holds `4.1.2`): "its own phase", "one of its own subtasks", ...
+fn containment(dependent: &CycleStep, depends_on: &CycleStep) -> &'static str {
+    let depth = |s: &CycleStep| s.wbs.split('.').count();
+    match (depth(dependent), depth(depends_on)) {
+        (_, 1) => "its own phase",
+        (3, 2) => "its own task",
+        (_, 2) => "one of its own tasks",
+        _ => "one of its own subtasks",
+    }
+}
+
+/// ` ("why")` after a dependency, when the planner said why.
+struct Explained<'a>(&'a Option<String>);
+
+impl fmt::Display for Explained<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(why) => write!(f, " ({why:?})"),
+            None => Ok(()),
+        }
     }
 }
 

@@ -10,13 +10,16 @@
 //! server. Every failure is an [`ImportError`] that names the file, field and id at fault.
 //!
 //! Imports are lenient by default, like PlanExe itself: a dependency id that names no task of
-//! the plan is dropped with a warning and the plan needs review. [`ImportOptions::STRICT`]
-//! (through the `*_with` functions) refuses such a run with [`ImportError::DanglingId`].
+//! the plan is dropped with a warning and the plan needs review, and so is a dependency that
+//! ties a task to its own phase or subtask (containment, not an order of work).
+//! [`ImportOptions::STRICT`] (through the `*_with` functions) refuses such a run with
+//! [`ImportError::DanglingId`] or [`ImportError::ContainmentDependency`].
 //!
 //! Modules, in the order data flows through them:
 //! - `run`: the files of a run, found by suffix in a folder or zip.
 //! - `json`: JSON values with their path, for precise shape errors.
-//! - `planexe`: PlanExe's files → [`PlanDocument`] (`wbs`, `links`, `build`).
+//! - `planexe`: PlanExe's files → [`PlanDocument`] (`reader`, `wbs`, `links`, `durations`,
+//!   `build`, `notes`).
 //! - `document`: [`PlanDocument`] → [`Decomposition`]; `resolve` turns dependency keys into
 //!   edges, `order` sorts tasks topologically, `nodes` numbers the tree and makes the leaves.
 //! - `capability` with its `rules`, `confidence`, `review`: what each leaf needs, how sure we
@@ -42,7 +45,7 @@ use std::path::Path;
 
 pub use capability::map_capability;
 pub use confidence::{ConfidenceInputs, compute_confidence};
-pub use error::{CycleStep, ImportError};
+pub use error::{ContainmentDependency, CycleStep, ImportError};
 pub use model::{Decomposition, Dependency, Leaf, Phase, REVIEW_THRESHOLD, Subtask, Task};
 pub use planexe::{DanglingDependency, ImportOptions, ParsedRun, suffix};
 pub use planexec_schemas::plan::PlanDocument;
@@ -116,9 +119,15 @@ pub fn decompose_zip_with(
 }
 
 /// Decomposes a run already read; counts are those declared in its files. Dependencies the
-/// reading dropped ([`ParsedRun::dangling_dependencies`]) make the plan need review.
+/// reading dropped ([`ParsedRun::dangling_dependencies`], [`ParsedRun::containment_dependencies`])
+/// make the plan need review; containment also lowers the confidence of the leaves involved.
 pub fn decompose_run(run: ParsedRun) -> Result<Decomposition, ImportError> {
     let review_reasons = run.review_reasons();
+    let reinterpreted = run
+        .containment_dependencies
+        .iter()
+        .map(|c| c.dependent.wbs.clone())
+        .collect();
     let context = Context {
         file: run.wbs_file,
         dependencies_analysed: run.dependency_file.is_some(),
@@ -127,6 +136,7 @@ pub fn decompose_run(run: ParsedRun) -> Result<Decomposition, ImportError> {
         duration_records: Some(run.duration_records),
         warnings: run.warnings,
         review_reasons,
+        reinterpreted,
     };
     document::decompose(run.document, context)
 }

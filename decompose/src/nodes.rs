@@ -9,12 +9,15 @@ use crate::model::{Dependency, Leaf, Phase, Subtask, Task};
 use crate::resolve::Resolved;
 
 /// Phases numbered `1, 2, ...`, tasks `1.1, ...`, subtasks `1.1.1, ...`, in document order.
-/// `planexe`: keys are PlanExe ids, kept as `planexe_id`.
+/// `planexe`: keys are PlanExe ids, kept as `planexe_id`. `reinterpreted`: WBS numbers of
+/// dependents whose declared dependencies were dropped as containment; the leaves of their
+/// tasks do not count their dependencies as analysed.
 pub(crate) fn numbered_phases(
     phases: Vec<DocumentPhase>,
     resolved: Resolved,
     analysed: bool,
     planexe: bool,
+    reinterpreted: &[String],
 ) -> Vec<Phase> {
     let Resolved {
         position,
@@ -26,12 +29,12 @@ pub(crate) fn numbered_phases(
         let mut tasks = Vec::with_capacity(phase.tasks.len());
         for (t, task) in phase.tasks.into_iter().enumerate() {
             let (depends_on, position) = edges.next().unwrap_or_default();
+            let wbs = format!("{}.{}", p + 1, t + 1);
             let shared = Shared {
                 has_duration: task.duration_days.is_some_and(|d| d.is_given()),
-                analysed,
+                analysed: analysed && !reinterpreted.iter().any(|d| touches(d, &wbs)),
                 planexe,
             };
-            let wbs = format!("{}.{}", p + 1, t + 1);
             tasks.push(task_node(task, wbs, position, depends_on, shared));
         }
         out.push(Phase {
@@ -46,10 +49,22 @@ pub(crate) fn numbered_phases(
     out
 }
 
+/// Whether a dependent numbered `dependent` (a phase, task or subtask) stands for the task
+/// numbered `task`: its phase, the task itself, or one of its subtasks.
+fn touches(dependent: &str, task: &str) -> bool {
+    let within = |inner: &str, outer: &str| {
+        inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    };
+    within(task, dependent) || within(dependent, task)
+}
+
 /// Facts shared by all leaves of a task.
 #[derive(Debug, Clone, Copy)]
 struct Shared {
     has_duration: bool,
+    /// Dependencies were analysed and none of the task's was reinterpreted as containment.
     analysed: bool,
     /// Keys are PlanExe ids, kept as `planexe_id`.
     planexe: bool,
@@ -141,5 +156,16 @@ fn leaf(
     Leaf {
         confidence: compute_confidence(&inputs),
         capability,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::touches;
+
+    #[test]
+    fn a_dependent_touches_the_tasks_it_stands_for() {
+        assert!(touches("4", "4.1") && touches("4.1", "4.1") && touches("4.1.2", "4.1"));
+        assert!(!touches("4", "14.1") && !touches("4.1", "4.10") && !touches("4.2.1", "4.1"));
     }
 }

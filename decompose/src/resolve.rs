@@ -1,22 +1,26 @@
 //! Dependencies by key become edges between tasks, and the tasks get their execution order.
 //!
 //! A phase key stands for all of the phase's tasks and a subtask key for its task, since tasks
-//! are what wait for each other. A task that waits for itself (directly, through its own phase
-//! or one of its own subtasks) is a cycle like any other, reported before the sort.
+//! are what wait for each other. A task that waits for itself is a cycle like any other,
+//! reported before the sort; a task that waits for its own phase or one of its own subtasks
+//! states containment, not an order, and is refused as such (a lenient PlanExe import has
+//! dropped those before the document is built).
 
 use std::collections::HashMap;
 
 use planexec_schemas::plan::PlanDocument;
 
-use crate::error::{CycleStep, ImportError};
+use crate::error::{ContainmentDependency, CycleStep, ImportError};
 use crate::model::Dependency;
 use crate::order::topological_order;
 
 #[derive(Clone, Copy)]
 enum Target {
     Phase(usize),
-    /// A task, or the task of a subtask, by flat index.
+    /// A task, by flat index.
     Task(usize),
+    /// A subtask: its task's flat index and its own index in the task.
+    Subtask(usize, usize),
 }
 
 /// Where the tasks are, by flat index (WBS order), and what every key names.
@@ -43,9 +47,13 @@ impl<'a> Index<'a> {
                 let i = index.flat.len();
                 index.flat.push((p, t));
                 index.phase_tasks[p].push(i);
-                let subtask_keys = task.subtasks.iter().filter_map(|s| s.key.as_ref());
-                for k in task.key.iter().chain(subtask_keys) {
+                if let Some(k) = &task.key {
                     index.keys.insert(k, Target::Task(i));
+                }
+                for (s, sub) in task.subtasks.iter().enumerate() {
+                    if let Some(k) = &sub.key {
+                        index.keys.insert(k, Target::Subtask(i, s));
+                    }
                 }
             }
         }
@@ -61,6 +69,51 @@ impl<'a> Index<'a> {
         CycleStep {
             wbs: self.wbs(i),
             key: self.doc.phases[p].tasks[t].key.clone(),
+        }
+    }
+
+    /// The tasks that the dependency `d` of task `i` makes it wait for; an error when the key
+    /// names nothing, the task itself, or its own phase or subtask.
+    fn targets(
+        &self,
+        i: usize,
+        d: usize,
+        file: &str,
+        cycle_file: &str,
+    ) -> Result<&[usize], ImportError> {
+        let (p, t) = self.flat[i];
+        let dep = &self.doc.phases[p].tasks[t].depends_on[d];
+        let field = || format!("phases[{p}].tasks[{t}].depends_on[{d}].key");
+        let contained = |depends_on: CycleStep| {
+            ImportError::ContainmentDependency(Box::new(ContainmentDependency {
+                file: file.to_owned(),
+                field: field(),
+                dependent: self.step(i),
+                depends_on,
+                explanation: dep.explanation.clone(),
+            }))
+        };
+        match self.keys.get(dep.key.as_str()) {
+            Some(Target::Phase(q)) if *q == p => Err(contained(CycleStep {
+                wbs: format!("{}", p + 1),
+                key: self.doc.phases[p].key.clone(),
+            })),
+            Some(Target::Subtask(j, s)) if *j == i => Err(contained(CycleStep {
+                wbs: format!("{}.{}", self.wbs(i), s + 1),
+                key: self.doc.phases[p].tasks[t].subtasks[*s].key.clone(),
+            })),
+            Some(Target::Task(j)) if *j == i => Err(ImportError::Cycle {
+                file: cycle_file.to_owned(),
+                cycle: vec![self.step(i), self.step(i)],
+            }),
+            Some(Target::Phase(q)) => Ok(&self.phase_tasks[*q]),
+            Some(Target::Task(j) | Target::Subtask(j, _)) => Ok(std::slice::from_ref(j)),
+            None => Err(ImportError::DanglingId {
+                file: file.to_owned(),
+                field: field(),
+                id: dep.key.clone(),
+                expected: "the key of a task or phase of this plan".to_owned(),
+            }),
         }
     }
 }
@@ -88,28 +141,7 @@ pub(crate) fn resolve(
     let mut depends_on: Vec<Vec<Dependency>> = vec![Vec::new(); n];
     for (i, &(p, t)) in index.flat.iter().enumerate() {
         for (d, dep) in doc.phases[p].tasks[t].depends_on.iter().enumerate() {
-            let targets: &[usize] = match index.keys.get(dep.key.as_str()) {
-                Some(Target::Phase(q)) if *q == p => {
-                    let phase = CycleStep {
-                        wbs: format!("{}", p + 1),
-                        key: doc.phases[p].key.clone(),
-                    };
-                    return Err(cycle(vec![index.step(i), phase, index.step(i)]));
-                }
-                Some(Target::Task(j)) if *j == i => {
-                    return Err(cycle(vec![index.step(i), index.step(i)]));
-                }
-                Some(Target::Phase(q)) => &index.phase_tasks[*q],
-                Some(Target::Task(j)) => std::slice::from_ref(j),
-                None => {
-                    return Err(ImportError::DanglingId {
-                        file: file.to_owned(),
-                        field: format!("phases[{p}].tasks[{t}].depends_on[{d}].key"),
-                        id: dep.key.clone(),
-                        expected: "the key of a task or phase of this plan".to_owned(),
-                    });
-                }
-            };
+            let targets = index.targets(i, d, file, cycle_file)?;
             for &j in targets {
                 // One edge per pair; the first explanation given for it is kept.
                 match prereqs[i].iter().position(|&k| k == j) {

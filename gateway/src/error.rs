@@ -175,10 +175,15 @@ impl ApiError {
             kind: format!("{PROBLEM_BASE}{kind}"),
             title: title.to_owned(),
             status: status.as_u16(),
-            detail,
+            detail: visible(&detail),
             instance: None,
             errors: match self {
-                Self::Validation(errors) => Some(errors.clone()),
+                Self::Validation(errors) => Some(
+                    errors
+                        .iter()
+                        .map(|e| FieldError::new(visible(&e.field), visible(&e.message)))
+                        .collect(),
+                ),
                 _ => None,
             },
             current_status: match self {
@@ -255,6 +260,12 @@ impl From<planexec_decompose::ImportError> for ApiError {
             message: error.to_string(),
         }
     }
+}
+
+/// Text of an answer with any NUL character written out as `\u{0}`: a detail may quote the
+/// input that was refused for holding one, and no string the API answers holds a NUL.
+fn visible(text: &str) -> String {
+    text.replace('\0', "\\u{0}")
 }
 
 /// Errors are documented per route (see [`crate::docs`]), not inferred.

@@ -1,6 +1,10 @@
 //! Extractors that answer bad input with problem+json: malformed JSON is a 400, JSON of the
 //! wrong shape (missing field, wrong type, unknown field or enum value, bad UUID) a 422 naming
 //! the field, a path that is not an id a 400. Nothing a client sends makes the server panic.
+//!
+//! A JSON body is first held to the schema the OpenAPI document publishes for it (`conform`:
+//! an array where an object is due is refused, `6.0` counts as the integer 6), then
+//! deserialised; `schema` generates both that schema and the document's.
 //! A NUL character (`%00`) in a path or query is refused here, as validation refuses it in
 //! bodies: PostgreSQL cannot store it, so it would otherwise surface as a 500.
 
@@ -13,25 +17,38 @@ use axum::http::request::Parts;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
+use serde_json::Value;
+
 use crate::error::ApiError;
 use planexec_schemas::validate::FieldError;
 
-/// A JSON body.
+mod conform;
+pub mod schema;
+
+/// A JSON body, of the shape its schema in the OpenAPI document says.
 #[derive(Debug, Clone)]
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
-    T: DeserializeOwned,
+    T: DeserializeOwned + JsonSchema,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
-        }
+        let axum::Json(mut value) = axum::Json::<Value>::from_request(req, state)
+            .await
+            .map_err(json_rejection)?;
+        conform::conform(&mut value, schema::root_schema::<T>().as_value())
+            .map_err(|e| ApiError::Validation(vec![e]))?;
+        serde_path_to_error::deserialize(value)
+            .map(Self)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let field = if path == "." { "body".to_owned() } else { path };
+                ApiError::Validation(vec![FieldError::new(field, e.into_inner().to_string())])
+            })
     }
 }
 

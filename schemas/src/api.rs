@@ -165,10 +165,17 @@ pub struct PlanList {
     pub next_cursor: Option<String>,
 }
 
-/// `PUT /api/plans/{id}/tasks/{task}`: an operator's correction of one leaf (at least one field).
+/// `PUT /api/plans/{id}/tasks/{task}`: an operator's correction of one leaf (one field or more).
+///
+/// At least one field must be given and not null; null means "leave it".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(extend("minProperties" = 1))]
+#[schemars(extend("anyOf" = [
+    {"required": ["capability"], "properties": {"capability": {"type": "string"}}},
+    {"required": ["params"], "properties": {"params": {"not": {"type": "null"}}}},
+    {"required": ["timeout_seconds"], "properties": {"timeout_seconds": {"type": "integer"}}},
+    {"required": ["max_attempts"], "properties": {"max_attempts": {"type": "integer"}}}
+]))]
 pub struct UpdatePlanTaskRequest {
     #[serde(default)]
     #[schemars(regex(pattern = r"^[a-z][a-z0-9_]{0,63}$"))]
@@ -254,13 +261,23 @@ pub enum ConductorStatus {
 #[serde(rename_all = "camelCase")]
 pub struct ConductorTaskResult {
     pub workflow_instance_id: Id,
+    /// `<task_id>.<attempt>`, as the poll gave it.
+    #[schemars(regex(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\.[0-9]{1,9}$"
+    ))]
     pub task_id: String,
     pub status: ConductorStatus,
     #[serde(default)]
     pub output_data: BTreeMap<String, Value>,
+    /// Up to 20000 characters.
     #[serde(default)]
+    #[schemars(length(max = 20000))]
     pub reason_for_incompletion: Option<String>,
+    /// The reporting worker: the agent's id (empty or absent: the token's agent).
     #[serde(default)]
+    #[schemars(regex(
+        pattern = r"^$|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ))]
     pub worker_id: Option<String>,
     #[serde(default)]
     pub logs: Vec<ConductorLog>,
@@ -269,6 +286,8 @@ pub struct ConductorTaskResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConductorLog {
+    /// Up to 20000 characters; a blank line is dropped.
+    #[schemars(length(max = 20000))]
     pub log: String,
     #[serde(default)]
     pub created_time: Option<i64>,

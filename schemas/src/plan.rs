@@ -293,7 +293,11 @@ pub struct PlanDocument {
     pub description: String,
     #[serde(default)]
     pub source: PlanSource,
-    #[schemars(length(min = 1))]
+    /// At least one phase, and at least one of them with a task.
+    #[schemars(
+        length(min = 1),
+        extend("contains" = {"type": "object", "required": ["tasks"], "properties": {"tasks": {"minItems": 1}}})
+    )]
     pub phases: Vec<DocumentPhase>,
 }
 

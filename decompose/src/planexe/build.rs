@@ -12,7 +12,8 @@ use planexec_schemas::plan::{
 use planexec_schemas::validate::limits;
 use serde_json::Value;
 
-use super::links::{Dependencies, Durations};
+use super::durations::Durations;
+use super::links::Dependencies;
 use super::wbs::{Node, RawSubtask, RawTask, Tree};
 
 /// Repairs made to fit the document's limits, for one warning line.

@@ -1,19 +1,25 @@
-//! What PlanExe says about tasks beyond the tree: dependencies and duration estimates.
+//! Dependencies between the tasks of a PlanExe run (`-task_dependencies_raw.json`).
 //!
 //! Dependencies are a contract (a task must wait), but their ids are copied by a language model
 //! and PlanExe's own scheduler skips one that names no task ("Task with id … not found. Cannot
 //! set dependency"). So an id that names nothing is an error only in strict mode; by default
 //! the dependency is dropped and noted as a [`DanglingDependency`], which the caller turns into
-//! warnings and a forced review. Durations only inform the confidence and the schedule, so a
-//! record for an unknown id is noted as a warning and skipped. Both are counted exactly as
-//! declared in the files.
+//! warnings and a forced review.
+//!
+//! PlanExe also writes containment as a dependency: a task "depends on" its own phase ("X is
+//! a subtask of Y and therefore dependent on it"), or a phase on one of its tasks. Read as an
+//! order of work that is a cycle no plan could satisfy, but it states no order at all, so a
+//! lenient import drops it as a [`ContainmentDependency`] (warning, review) and a strict one
+//! refuses it. A node that depends on itself (or a subtask on a sibling: both wait as their
+//! task) is a cycle in both modes. Pairs are counted exactly as declared, whatever becomes of
+//! them.
 
 use std::collections::HashMap;
 
-use planexec_schemas::plan::{DocumentDependency, DurationDays};
+use planexec_schemas::plan::DocumentDependency;
 
 use super::wbs::{Node, Tree};
-use crate::error::ImportError;
+use crate::error::{ContainmentDependency, ImportError};
 use crate::json::At;
 
 /// What the ids of a dependency file may name, as error messages and warnings say it.
@@ -37,17 +43,20 @@ pub struct DanglingDependency {
 #[derive(Debug, Default)]
 pub(crate) struct Dependencies {
     /// `(dependent, depends_on)` pairs as declared, before a phase is expanded to its tasks,
-    /// including those dropped for a dangling id.
+    /// including those dropped for a dangling id or as containment.
     pub declared_pairs: u32,
     pub by_task: HashMap<(usize, usize), Vec<DocumentDependency>>,
     /// Ids that named nothing (lenient mode only; strict mode fails on the first).
     pub dangling: Vec<DanglingDependency>,
+    /// Containment pairs that were dropped (lenient mode only; strict mode fails on the first).
+    pub containment: Vec<ContainmentDependency>,
 }
 
 /// `{task_dependency_details: [{dependent_task_id, depends_on_task_id_list,
 /// depends_on_task_explanation_list}]}`; ids name level-2 tasks, or phases (all their tasks).
-/// `strict`: an id that names nothing is [`ImportError::DanglingId`]; otherwise the
-/// dependency is dropped and noted in [`Dependencies::dangling`]. Shape errors fail either way.
+/// `strict`: an id that names nothing is [`ImportError::DanglingId`] and a containment pair
+/// [`ImportError::ContainmentDependency`]; otherwise both are dropped and noted. Shape errors
+/// and self-dependencies fail either way.
 pub(crate) fn read_dependencies(
     root: &At<'_>,
     tree: &Tree,
@@ -61,68 +70,118 @@ pub(crate) fn read_dependencies(
             .items_or_empty("a list of dependency records")?
     };
     let mut out = Dependencies::default();
-    for detail in details {
-        detail.expect_object()?;
-        let dependent_at = detail.get("dependent_task_id");
-        let dependent = dependent_at.id()?;
-        let dependents = tasks_named(tree, &dependent);
-        if dependents.is_none() && strict {
-            return Err(dangling(&dependent_at, &dependent));
-        }
-        let explanations = detail.get("depends_on_task_explanation_list");
-        let explanations = if explanations.value.is_array() {
-            explanations.items("a list")?
-        } else {
-            Vec::new()
-        };
-        let targets = detail
-            .get("depends_on_task_id_list")
-            .items_or_empty("a list of task ids")?;
-        let Some(dependents) = dependents else {
-            // The record's dependent names nothing: all of its pairs go, each still counted.
-            for target_at in &targets {
-                target_at.id()?;
-            }
-            let pairs = u32::try_from(targets.len()).unwrap_or(u32::MAX);
-            out.declared_pairs = out.declared_pairs.saturating_add(pairs);
-            out.dangling.push(noted(&dependent_at, dependent, pairs));
-            continue;
-        };
-        for (i, target_at) in targets.iter().enumerate() {
-            let target = target_at.id()?;
-            out.declared_pairs = out.declared_pairs.saturating_add(1);
-            if tasks_named(tree, &target).is_none() {
-                if strict {
-                    return Err(dangling(target_at, &target));
-                }
-                out.dangling.push(noted(target_at, target, 1));
-                continue;
-            }
-            let explanation = explanations
-                .get(i)
-                .and_then(|e| e.text().ok().flatten())
-                .filter(|e| !e.is_empty());
-            for task in &dependents {
-                out.by_task
-                    .entry(*task)
-                    .or_default()
-                    .push(DocumentDependency {
-                        key: target.clone(),
-                        explanation: explanation.clone(),
-                    });
-            }
-        }
+    for detail in &details {
+        read_record(&mut out, detail, tree, strict)?;
     }
     Ok(out)
 }
 
-/// The tasks an id stands for: a phase's tasks (none for a phase without tasks), a task, or
-/// the task of a subtask; `None` when it names no phase or task.
-fn tasks_named(tree: &Tree, id: &str) -> Option<Vec<(usize, usize)>> {
-    match tree.node(id) {
-        Some(Node::Phase(p)) => Some((0..tree.phases[p].tasks.len()).map(|t| (p, t)).collect()),
-        Some(Node::Task(p, t) | Node::Subtask(p, t, _)) => Some(vec![(p, t)]),
-        Some(Node::Project) | None => None,
+/// One `{dependent_task_id, depends_on_task_id_list, depends_on_task_explanation_list}`.
+fn read_record(
+    out: &mut Dependencies,
+    detail: &At<'_>,
+    tree: &Tree,
+    strict: bool,
+) -> Result<(), ImportError> {
+    detail.expect_object()?;
+    let dependent_at = detail.get("dependent_task_id");
+    let dependent = dependent_at.id()?;
+    let dependent_node = named(tree, &dependent);
+    if dependent_node.is_none() && strict {
+        return Err(dangling(&dependent_at, &dependent));
+    }
+    let explanations = detail.get("depends_on_task_explanation_list");
+    let explanations = if explanations.value.is_array() {
+        explanations.items("a list")?
+    } else {
+        Vec::new()
+    };
+    let targets = detail
+        .get("depends_on_task_id_list")
+        .items_or_empty("a list of task ids")?;
+    let Some(dependent_node) = dependent_node else {
+        // The record's dependent names nothing: all of its pairs go, each still counted.
+        for target_at in &targets {
+            target_at.id()?;
+        }
+        let pairs = u32::try_from(targets.len()).unwrap_or(u32::MAX);
+        out.declared_pairs = out.declared_pairs.saturating_add(pairs);
+        out.dangling.push(noted(&dependent_at, dependent, pairs));
+        return Ok(());
+    };
+    let dependents = tasks_of(tree, dependent_node);
+    for (i, target_at) in targets.iter().enumerate() {
+        let target = target_at.id()?;
+        out.declared_pairs = out.declared_pairs.saturating_add(1);
+        let Some(target_node) = named(tree, &target) else {
+            if strict {
+                return Err(dangling(target_at, &target));
+            }
+            out.dangling.push(noted(target_at, target, 1));
+            continue;
+        };
+        if let Some(node) = waits_for_itself(dependent_node, target_node) {
+            let step = tree.step(node);
+            return Err(ImportError::Cycle {
+                file: target_at.file.to_owned(),
+                cycle: vec![step.clone(), step],
+            });
+        }
+        let explanation = explanations
+            .get(i)
+            .and_then(|e| e.text().ok().flatten())
+            .filter(|e| !e.is_empty());
+        if dependent_node.nested(target_node) {
+            let containment = ContainmentDependency {
+                file: target_at.file.to_owned(),
+                field: target_at.path.clone(),
+                dependent: tree.step(dependent_node),
+                depends_on: tree.step(target_node),
+                explanation,
+            };
+            if strict {
+                return Err(ImportError::ContainmentDependency(Box::new(containment)));
+            }
+            out.containment.push(containment);
+            continue;
+        }
+        for task in &dependents {
+            out.by_task
+                .entry(*task)
+                .or_default()
+                .push(DocumentDependency {
+                    key: target.clone(),
+                    explanation: explanation.clone(),
+                });
+        }
+    }
+    Ok(())
+}
+
+/// The node that would wait for itself: the dependent when it names itself, or the task of
+/// two of its own subtasks (tasks are what wait, so subtasks wait as their task).
+fn waits_for_itself(dependent: Node, target: Node) -> Option<Node> {
+    match (dependent, target) {
+        _ if dependent == target => Some(dependent),
+        (Node::Subtask(p, t, _), Node::Subtask(q, u, _)) if (p, t) == (q, u) => {
+            Some(Node::Task(p, t))
+        }
+        _ => None,
+    }
+}
+
+/// The phase, task or subtask an id names; `None` for the project or an unknown id.
+fn named(tree: &Tree, id: &str) -> Option<Node> {
+    tree.node(id).filter(|n| *n != Node::Project)
+}
+
+/// The tasks a node stands for as a dependent: a phase's tasks (none for a phase without
+/// tasks), a task, or the task of a subtask.
+fn tasks_of(tree: &Tree, node: Node) -> Vec<(usize, usize)> {
+    match node {
+        Node::Phase(p) => (0..tree.phases[p].tasks.len()).map(|t| (p, t)).collect(),
+        Node::Task(p, t) | Node::Subtask(p, t, _) => vec![(p, t)],
+        Node::Project => Vec::new(),
     }
 }
 
@@ -142,40 +201,4 @@ fn noted(at: &At<'_>, id: String, pairs: u32) -> DanglingDependency {
         id,
         pairs,
     }
-}
-
-/// Duration estimates by phase or task.
-#[derive(Debug, Default)]
-pub(crate) struct Durations {
-    /// Records in the file, whatever they name.
-    pub records: u32,
-    pub by_node: HashMap<Node, DurationDays>,
-    /// Ids (or record positions) that name no phase or task of the plan.
-    pub unknown: Vec<String>,
-}
-
-/// `[{task_id, days_min, days_max, days_realistic, ...}]`; `-1` means not given.
-pub(crate) fn read_durations(root: &At<'_>, tree: &Tree) -> Result<Durations, ImportError> {
-    let mut out = Durations::default();
-    for record in root.items("a list of duration records")? {
-        record.expect_object()?;
-        out.records += 1;
-        let days = DurationDays {
-            min: record.get("days_min").days()?,
-            realistic: record.get("days_realistic").days()?,
-            max: record.get("days_max").days()?,
-        };
-        match record.get("task_id").text()?.filter(|id| !id.is_empty()) {
-            None => out.unknown.push(format!("{} (no task_id)", record.path)),
-            Some(id) => match tree.node(&id) {
-                Some(node @ (Node::Phase(_) | Node::Task(..))) => {
-                    out.by_node.insert(node, days);
-                }
-                // The project's own estimate has nowhere to go and is no mistake.
-                Some(Node::Project) => {}
-                Some(Node::Subtask(..)) | None => out.unknown.push(id),
-            },
-        }
-    }
-    Ok(out)
 }

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::ImportError;
+use crate::error::{CycleStep, ImportError};
 use crate::json::At;
 
 /// The project (level 1).
@@ -49,6 +49,20 @@ pub(crate) enum Node {
     Phase(usize),
     Task(usize, usize),
     Subtask(usize, usize, usize),
+}
+
+impl Node {
+    /// One of the two holds the other: a phase and one of its tasks or subtasks, or a task
+    /// and one of its subtasks. A node does not hold itself.
+    pub fn nested(self, other: Node) -> bool {
+        use Node::{Phase, Subtask, Task};
+        match (self, other) {
+            (Phase(p), Task(q, _) | Subtask(q, _, _))
+            | (Task(q, _) | Subtask(q, _, _), Phase(p)) => p == q,
+            (Task(p, t), Subtask(q, u, _)) | (Subtask(q, u, _), Task(p, t)) => (p, t) == (q, u),
+            _ => false,
+        }
+    }
 }
 
 /// The tree and an index of every id in it.
@@ -212,6 +226,23 @@ impl Tree {
             });
         }
         Ok(())
+    }
+
+    /// A node as errors and warnings name it: its WBS number and id.
+    pub fn step(&self, node: Node) -> CycleStep {
+        let (wbs, id) = match node {
+            Node::Project => (String::new(), self.project.id.clone()),
+            Node::Phase(p) => (format!("{}", p + 1), Some(self.phases[p].id.clone())),
+            Node::Task(p, t) => (
+                format!("{}.{}", p + 1, t + 1),
+                Some(self.phases[p].tasks[t].id.clone()),
+            ),
+            Node::Subtask(p, t, s) => (
+                format!("{}.{}.{}", p + 1, t + 1, s + 1),
+                Some(self.phases[p].tasks[t].subtasks[s].id.clone()),
+            ),
+        };
+        CycleStep { wbs, key: id }
     }
 
     pub fn task_count(&self) -> usize {

@@ -128,6 +128,29 @@ fn field_errors_of_the_document_are_all_reported() {
 }
 
 #[test]
+fn a_document_task_on_its_own_phase_or_subtask_is_refused_as_containment() {
+    for (key, on) in [("research", "1"), ("list-fill", "1.2.2")] {
+        let mut plan = two_phase_plan();
+        plan["phases"][0]["tasks"][1]["depends_on"] =
+            json!([{"key": key, "explanation": "It is part of it."}]);
+        match decompose_document(document(plan)).expect_err("containment accepted") {
+            ImportError::ContainmentDependency(c) => {
+                assert_eq!(c.field, "phases[0].tasks[1].depends_on[0].key");
+                let end = |s: &planexec_decompose::CycleStep| (s.wbs.clone(), s.key.clone());
+                assert_eq!(end(&c.dependent), ("1.2".into(), Some("list".into())));
+                assert_eq!(end(&c.depends_on), (on.into(), Some(key.into())));
+                assert_eq!(c.explanation.as_deref(), Some("It is part of it."));
+            }
+            other => panic!("expected ContainmentDependency, got {other:?}"),
+        }
+    }
+    let mut plan = two_phase_plan();
+    plan["phases"][0]["tasks"][1]["depends_on"] = json!([{"key": "list"}]);
+    let err = decompose_document(document(plan)).expect_err("a task on itself");
+    assert_eq!(err.cycle_wbs().as_deref(), Some("1.2 → 1.2"), "{err}");
+}
+
+#[test]
 fn a_cycle_between_document_tasks_is_named() {
     let mut plan = two_phase_plan();
     plan["phases"][0]["tasks"][0]["depends_on"] = json!([{"key": "phone"}]);

@@ -61,7 +61,10 @@ struct TypePath {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PollQuery {
-    /// The polling worker: the agent's id (defaults to the token's agent).
+    /// The polling worker: the agent's id (empty or absent: the token's agent).
+    #[schemars(regex(
+        pattern = r"^$|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ))]
     workerid: Option<String>,
     /// Accepted for compatibility; planexec has no task domains.
     #[allow(dead_code)]
@@ -157,9 +160,11 @@ async fn result(
     );
     let execution = result.workflow_instance_id;
     let output = Value::Object(result.output_data.clone().into_iter().collect());
+    // A blank reason says nothing; the failure still needs words for the history.
     let reason = result
         .reason_for_incompletion
         .clone()
+        .filter(|r| !r.trim().is_empty())
         .unwrap_or_else(|| "the worker reported a failure".into());
     let body = match result.status {
         ConductorStatus::InProgress => AgentEventBody::TaskProgress {
@@ -185,6 +190,8 @@ async fn result(
     let events: Vec<AgentEvent> = result
         .logs
         .iter()
+        // A blank log line carries nothing worth an event (and a log event needs text).
+        .filter(|log| !log.log.trim().is_empty())
         .map(|log| AgentEventBody::Log {
             level: LogLevel::Info,
             message: log.log.clone(),

@@ -105,7 +105,8 @@ struct ListQuery {
     limit: Option<u32>,
     /// Events to skip (newest first).
     offset: Option<u32>,
-    /// `next_cursor` of the previous page (events older than it).
+    /// `next_cursor` of the previous page (older events); empty or absent: the first page.
+    #[schemars(regex(pattern = r"^$|^-?[0-9]{1,18}$"))]
     cursor: Option<String>,
 }
 
@@ -119,6 +120,7 @@ async fn list(
     let before = query
         .cursor
         .as_deref()
+        .filter(|c| !c.is_empty())
         .map(|c| {
             c.parse::<i64>()
                 .map_err(|_| ApiError::field("cursor", "not a cursor returned by this API"))

@@ -110,9 +110,15 @@ struct ListQuery {
     /// 1..500, default 50.
     #[schemars(range(min = 1, max = 500))]
     limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page; empty or absent: the first page.
+    #[schemars(regex(pattern = TIME_CURSOR))]
     cursor: Option<String>,
 }
+
+/// What a `<created_at micros>.<id>` cursor looks like (or empty, the first page). The digits
+/// are bounded so that every cursor of this shape names a time PostgreSQL can compare with
+/// (years 1653 to 5138; pages end within them).
+pub(crate) const TIME_CURSOR: &str = r"^$|^(-?[0-9]{1,16}|[0-9]{17})\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 
 /// Cursors are `<created_at micros>.<id>`: opaque to clients, URL-safe.
 fn encode_cursor(cursor: Cursor) -> String {
@@ -155,7 +161,12 @@ async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ExecutionList>, ApiError> {
     let limit = limit(query.limit, 50, 500)?;
-    let cursor = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let cursor = query
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(decode_cursor)
+        .transpose()?;
     let filter = ListFilter {
         plan_id: query.plan_id,
         agent_id: query.agent_id,

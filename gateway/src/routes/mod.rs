@@ -63,6 +63,7 @@ pub fn openapi(options: &GatewayOptions) -> OpenApi {
     aide::generate::extract_schemas(true);
     let mut api = OpenApi::default();
     let _ = api_routes(options).finish_api_with(&mut api, describe);
+    crate::extract::schema::state_wire_limits_in(&mut api);
     api
 }
 
@@ -72,6 +73,7 @@ pub fn app(state: AppState) -> Router {
     let mut api = OpenApi::default();
     aide::generate::extract_schemas(true);
     let router = api_routes(&options).finish_api_with(&mut api, describe);
+    crate::extract::schema::state_wire_limits_in(&mut api);
     let document: Arc<String> = Arc::new(serde_json::to_string_pretty(&api).unwrap_or_default());
     let metrics = options.metrics.clone();
     router

@@ -23,7 +23,7 @@ use crate::docs;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::responses::Created;
-use crate::routes::executions::{decode_time_cursor, limit};
+use crate::routes::executions::{TIME_CURSOR, decode_time_cursor, limit};
 use crate::state::AppState;
 
 pub fn routes(upload_limit: usize) -> ApiRouter<AppState> {
@@ -102,20 +102,30 @@ impl FromRequest<AppState> for Upload {
             let mut multipart = Multipart::from_request(req, state).await.map_err(|e| {
                 ApiError::BadRequest(format!("unreadable multipart body: {}", e.body_text()))
             })?;
-            // The first part is the file; anything after it is ignored.
-            if let Some(field) = multipart
+            // The part named `file` (as the document says), else the first part with a file
+            // name; other parts are ignored.
+            let mut fallback = None;
+            while let Some(field) = multipart
                 .next_field()
                 .await
                 .map_err(|e| too_large_or_bad(e.status(), e.body_text()))?
             {
+                let named_file = field.name() == Some("file");
+                if !named_file && (fallback.is_some() || field.file_name().is_none()) {
+                    continue;
+                }
                 let name = field.file_name().map(str::to_owned);
                 let bytes = field
                     .bytes()
                     .await
                     .map_err(|e| too_large_or_bad(e.status(), e.body_text()))?;
-                return Ok(Self::Zip { name, bytes });
+                if named_file {
+                    return Ok(Self::Zip { name, bytes });
+                }
+                fallback = Some(Self::Zip { name, bytes });
             }
-            return Err(ApiError::field("file", "the multipart body holds no file"));
+            return fallback
+                .ok_or_else(|| ApiError::field("file", "the multipart body holds no file"));
         }
         if content_type.starts_with("application/zip")
             || content_type.starts_with("application/x-zip-compressed")
@@ -176,7 +186,7 @@ impl OperationInput for Upload {
 struct ImportQuery {
     /// The zip's file name, kept as its source reference (a multipart file's own name wins).
     name: Option<String>,
-    /// Refuse a run whose dependencies name unknown tasks instead of importing it for review.
+    /// Refuse a run whose dependencies name unknown tasks or a task's own phase (else: review).
     strict: Option<bool>,
 }
 
@@ -230,6 +240,8 @@ struct ListQuery {
     /// 1..200, default 50.
     #[schemars(range(min = 1, max = 200))]
     limit: Option<u32>,
+    /// `next_cursor` of the previous page; empty or absent: the first page.
+    #[schemars(regex(pattern = TIME_CURSOR))]
     cursor: Option<String>,
 }
 
@@ -242,6 +254,7 @@ async fn list(
     let cursor = query
         .cursor
         .as_deref()
+        .filter(|c| !c.is_empty())
         .map(decode_time_cursor)
         .transpose()?;
     let (plans, next) = planexec_store::plans::read::list(state.pool(), limit, cursor).await?;

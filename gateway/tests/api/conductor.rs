@@ -77,3 +77,38 @@ async fn a_conductor_worker_polls_by_task_type_and_posts_results() {
         .await
         .expect_problem(422, "validation");
 }
+
+#[tokio::test]
+async fn blank_log_lines_are_dropped_and_a_blank_failure_reason_gets_words() {
+    let api = Api::start().await;
+    let larry = api.register("larry", &["send_email"]).await;
+    let plan = api.plan(&[0]).await;
+    let id = api.execution(plan, larry.agent.id).await;
+    api.until_status(id, "RUNNING").await;
+    let poll = format!("/api/tasks/poll/send_email?workerid={}", larry.agent.id);
+    let task = poll_until_task(&api, &poll, &larry.token).await;
+    let failed = json!({"workflowInstanceId": id, "taskId": task.task_id, "status": "FAILED",
+                        "reasonForIncompletion": "  ", "workerId": "",
+                        "logs": [{"log": ""}, {"log": "tried the mailbox"}, {"log": " "}]});
+    let answer = api.post("/api/tasks", Some(&larry.token), failed).await;
+    assert_eq!(answer.expect(200)["disposition"], "applied");
+    let history = api.op_get(&format!("/api/executions/{id}/events")).await;
+    let events = history.expect(200)["events"]
+        .as_array()
+        .expect("events")
+        .clone();
+    let of = |kind: &str| -> Vec<serde_json::Value> {
+        events
+            .iter()
+            .filter(|e| e["event_type"] == kind)
+            .map(|e| e["output"].clone())
+            .collect()
+    };
+    let logs = of("log");
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!(logs[0]["message"], "tried the mailbox");
+    assert_eq!(
+        of("task_failed")[0]["error"],
+        "the worker reported a failure"
+    );
+}

@@ -6,4 +6,5 @@ mod events;
 mod executions;
 mod misc;
 mod plans;
+mod strict_json;
 mod support;

@@ -88,6 +88,33 @@ async fn a_zip_uploads_as_multipart_too() {
 }
 
 #[tokio::test]
+async fn the_multipart_part_named_file_is_the_upload_whatever_comes_first() {
+    let api = Api::start().await;
+    let zip = shared_zip("20250209_lunar_base.zip");
+    let boundary = "planexec-boundary";
+    let mut body = Vec::new();
+    write!(
+        body,
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n{{}}\r\n"
+    )
+    .expect("write");
+    write!(body, "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"lunar.zip\"\r\n\r\n").expect("write");
+    body.extend(zip);
+    write!(body, "\r\n--{boundary}--\r\n").expect("write");
+    let summary: ImportSummary = api
+        .raw(
+            Method::POST,
+            "/api/plans",
+            Some(OPERATOR),
+            &format!("multipart/form-data; boundary={boundary}"),
+            body,
+        )
+        .await
+        .parse(201);
+    assert_eq!(summary.source.reference.as_deref(), Some("lunar.zip"));
+}
+
+#[tokio::test]
 async fn a_broken_upload_is_refused_precisely_and_nothing_is_stored() {
     let api = Api::start().await;
     let mut zip = shared_zip("20250517_tea_eshop.zip");
