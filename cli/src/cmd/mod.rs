@@ -7,6 +7,7 @@ pub mod exec;
 pub mod gateway;
 pub mod loadgen;
 pub mod migrate;
+pub mod nats;
 pub mod plan;
 pub mod up;
 
