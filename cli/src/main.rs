@@ -56,6 +56,9 @@ enum Command {
     /// Run agents (the Larry simulator).
     #[command(subcommand)]
     Agent(cmd::agent::Command),
+    /// Set up NATS with authentication.
+    #[command(subcommand)]
+    Nats(cmd::nats::Command),
     /// Create, inspect and control executions.
     #[command(subcommand)]
     Exec(cmd::exec::Command),
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
             Command::Migrate(args) => cmd::migrate::run(args).await,
             Command::Plan(command) => cmd::plan::run(command).await,
             Command::Agent(command) => cmd::agent::run(command).await,
+            Command::Nats(command) => cmd::nats::run(command).await,
             Command::Exec(command) => cmd::exec::run(command).await,
             Command::Loadgen(args) => cmd::loadgen::run(args).await,
         }

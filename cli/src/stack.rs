@@ -47,6 +47,7 @@ pub async fn for_up(connections: &Connections, data_dir: &Path) -> anyhow::Resul
                 let options = NatsOptions {
                     store_dir: data_dir.join("nats"),
                     port: None,
+                    config: None,
                 };
                 let nats = tokio::task::spawn_blocking(move || PrivateNats::start(&options))
                     .await?

@@ -60,6 +60,11 @@ impl Namespace {
         format!("{}.events.{agent_id}.{execution_id}", self.prefix)
     }
 
+    /// Every execution's events of one agent: what that agent may publish.
+    pub fn agent_events_wildcard(&self, agent_id: Id) -> String {
+        format!("{}.events.{agent_id}.*", self.prefix)
+    }
+
     pub fn events_wildcard(&self) -> String {
         format!("{}.events.>", self.prefix)
     }
@@ -122,6 +127,17 @@ impl Namespace {
     /// Durable consumer of one agent's task subject.
     pub fn agent_consumer(&self, agent_id: Id) -> String {
         format!("agent-{agent_id}")
+    }
+
+    /// `planexec.notices.<agent_id>`: core NATS notices to one agent (an event was rejected).
+    pub fn notices_subject(&self, agent_id: Id) -> String {
+        format!("{}.notices.{agent_id}", self.prefix)
+    }
+
+    /// The reply-inbox prefix of one agent's connections: with authentication an agent may
+    /// receive replies only under it, so no agent reads another's replies.
+    pub fn agent_inbox_prefix(&self, agent_id: Id) -> String {
+        format!("_INBOX_{agent_id}")
     }
 }
 

@@ -17,6 +17,9 @@ pub struct NatsOptions {
     pub store_dir: PathBuf,
     /// `None` picks a free port.
     pub port: Option<u16>,
+    /// A configuration file (`-c`), e.g. one with authentication; address, port and store
+    /// folder still come from the options above.
+    pub config: Option<PathBuf>,
 }
 
 /// A running nats-server; stopped when dropped.
@@ -39,7 +42,11 @@ impl PrivateNats {
             Some(port) => port,
             None => crate::free_port()?,
         };
-        let mut child = process::command(&binary, None, &log)?
+        let mut command = process::command(&binary, None, &log)?;
+        if let Some(config) = &options.config {
+            command.arg("-c").arg(config);
+        }
+        let mut child = command
             .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
             .arg(dir)
             .spawn()

@@ -7,5 +7,6 @@ pub mod exec;
 pub mod gateway;
 pub mod loadgen;
 pub mod migrate;
+pub mod nats;
 pub mod plan;
 pub mod up;

@@ -56,6 +56,7 @@ fn start() -> Result<Servers, String> {
     let nats = PrivateNats::start(&NatsOptions {
         store_dir: dir.path().join("nats"),
         port: None,
+        config: None,
     })
     .map_err(|e| e.to_string())?;
     Ok(Servers {

@@ -69,6 +69,7 @@ fn start() -> Result<(PrivatePostgres, PrivateNats, tempfile::TempDir), String> 
     let nats = PrivateNats::start(&NatsOptions {
         store_dir: dir.path().join("nats"),
         port: None,
+        config: None,
     })
     .map_err(|e| e.to_string())?;
     Ok((postgres, nats, dir))
