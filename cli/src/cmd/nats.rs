@@ -33,8 +33,14 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         .write(&dir)
         .with_context(|| format!("writing the NATS setup into {}", dir.display()))?;
     println!("NATS setup written to {}", dir.display());
-    println!("  server:   nats-server -c {} -a 127.0.0.1 -p 4222 -sd /var/lib/nats", written.nats_conf.display());
-    println!("  services: set -a; . {}; set +a   (then start planexec coordinator / gateway)", written.env_file.display());
+    println!(
+        "  server:   nats-server -c {} -a 127.0.0.1 -p 4222 -sd /var/lib/nats",
+        written.nats_conf.display()
+    );
+    println!(
+        "  services: set -a; . {}; set +a   (then start planexec coordinator / gateway)",
+        written.env_file.display()
+    );
     println!("  agents get their own credentials when registered (`nats_credentials`).");
     println!("Keep the folder private: it holds the signing keys.");
     Ok(())
