@@ -19,8 +19,8 @@ use crate::{Id, Timestamp};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterAgentRequest {
-    /// 1 to 200 characters, not only spaces.
-    #[schemars(length(min = 1, max = 200))]
+    /// 1 to 200 characters, not only spaces or zero-width characters.
+    #[schemars(length(min = 1, max = 200), regex(pattern = crate::validate::VISIBLE_TEXT))]
     pub name: String,
     /// Free text up to 64 characters; `assistant` when absent.
     #[serde(default = "default_role")]
@@ -46,6 +46,43 @@ pub struct RegisteredAgent {
     pub agent: Agent,
     /// `Authorization: Bearer <token>` for the agent's own endpoints.
     pub token: String,
+    /// The text of a NATS credentials file for this agent alone (allowed only its own events,
+    /// heartbeats, task queue and replies); shown this once. `null` when NATS takes no credentials.
+    #[serde(default)]
+    pub nats_credentials: Option<String>,
+}
+
+/// `PATCH /api/agents/{agent_id}`: what is present changes, what is absent stays.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAgentRequest {
+    /// 1 to 200 characters, not only spaces or zero-width characters.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 200), regex(pattern = crate::validate::VISIBLE_TEXT))]
+    pub name: Option<String>,
+    /// Free text up to 64 characters.
+    #[serde(default)]
+    #[schemars(length(max = 64))]
+    pub role: Option<String>,
+    /// 1 to 64 distinct capability names (lower snake case); replaces the whole list.
+    #[serde(default)]
+    #[schemars(
+        length(min = 1, max = 64),
+        inner(regex(pattern = r"^[a-z][a-z0-9_]{0,63}$")),
+        extend("uniqueItems" = true)
+    )]
+    pub capabilities: Option<Vec<String>>,
+}
+
+/// `POST /api/agents/{agent_id}/heartbeat` (the body is optional).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatRequest {
+    /// How many tasks the agent holds; `0` hands back at once the tasks it no longer has (it
+    /// restarted). Leave it out when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 1_000_000))]
+    pub in_flight: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -67,7 +67,60 @@ pub struct RegisterAgent {
 
 impl Command for RegisterAgent {
     const VERB: &'static str = "register_agent";
+    type Reply = AgentRegistration;
+}
+
+/// A registered agent and its NATS credentials, when NATS has authentication.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AgentRegistration {
+    #[serde(flatten)]
+    pub agent: Agent,
+    /// The text of a NATS credentials file for this agent alone (see `docs/agent_setup.md`);
+    /// shown once. `null` when the NATS servers take no credentials.
+    #[serde(default)]
+    pub nats_credentials: Option<String>,
+}
+
+/// Change an agent's name, role or capabilities (what is absent stays).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UpdateAgent {
+    pub agent_id: Id,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub capabilities: Option<Vec<String>>,
+}
+
+impl Command for UpdateAgent {
+    const VERB: &'static str = "update_agent";
     type Reply = Agent;
+}
+
+/// Give an agent a new token (the gateway sends its hash) and new NATS credentials; the old
+/// ones stop working.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RotateAgentCredentials {
+    pub agent_id: Id,
+    pub token_hash: String,
+}
+
+impl Command for RotateAgentCredentials {
+    const VERB: &'static str = "rotate_agent_credentials";
+    type Reply = AgentRegistration;
+}
+
+/// Delete an agent: its token and NATS credentials stop working, its queue goes, and the tasks
+/// it held are looked at again (they block as held by an agent that is gone, until reassigned).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DeleteAgent {
+    pub agent_id: Id,
+}
+
+impl Command for DeleteAgent {
+    const VERB: &'static str = "delete_agent";
+    type Reply = ();
 }
 
 /// An event an agent reported over HTTP, forwarded by the gateway after authentication.
@@ -199,6 +252,10 @@ pub enum CommandError {
     Disabled {
         message: String,
     },
+    /// The coordinator could not reach its database; try again shortly.
+    Unavailable {
+        message: String,
+    },
     Internal {
         message: String,
     },
@@ -245,6 +302,7 @@ impl std::fmt::Display for CommandError {
             Self::Conflict { message }
             | Self::Forbidden { message }
             | Self::Disabled { message }
+            | Self::Unavailable { message }
             | Self::Internal { message } => f.write_str(message),
         }
     }

@@ -125,9 +125,12 @@ pub enum LogLevel {
 pub struct Heartbeat {
     pub agent_id: Id,
     pub timestamp: Timestamp,
-    /// How many tasks the agent is working on.
-    #[serde(default)]
-    pub in_flight: u32,
+    /// How many tasks the agent holds (taken and not yet reported finished). `0` says it holds
+    /// none: tasks the coordinator still counts as running on it are handed out again, once its
+    /// events have been caught up with. Absent when the sender cannot tell (a gateway
+    /// forwarding a poll).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_flight: Option<u32>,
 }
 
 /// What the coordinator itself records in an execution's history.
@@ -184,6 +187,13 @@ pub enum CoordinatorEvent {
     TaskSkipped {
         reason: String,
     },
+    /// Its agent came back without the attempt (it said it holds nothing): the task is handed
+    /// out again without counting a failure.
+    TaskAbandoned {
+        attempt: u32,
+        agent_id: Id,
+        reason: String,
+    },
 }
 
 impl CoordinatorEvent {
@@ -199,6 +209,7 @@ impl CoordinatorEvent {
             Self::TaskCancelled { .. } => EventType::TaskCancelled,
             Self::TaskReassigned { .. } => EventType::TaskReassigned,
             Self::TaskSkipped { .. } => EventType::TaskSkipped,
+            Self::TaskAbandoned { .. } => EventType::TaskAbandoned,
         }
     }
 
@@ -234,10 +245,11 @@ pub enum EventType {
     TaskCancelled,
     TaskReassigned,
     TaskSkipped,
+    TaskAbandoned,
 }
 
 impl EventType {
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::TaskStarted,
         Self::TaskProgress,
         Self::TaskComplete,
@@ -254,6 +266,7 @@ impl EventType {
         Self::TaskCancelled,
         Self::TaskReassigned,
         Self::TaskSkipped,
+        Self::TaskAbandoned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -274,6 +287,7 @@ impl EventType {
             Self::TaskCancelled => "task_cancelled",
             Self::TaskReassigned => "task_reassigned",
             Self::TaskSkipped => "task_skipped",
+            Self::TaskAbandoned => "task_abandoned",
         }
     }
 
@@ -299,14 +313,15 @@ impl EventType {
             | Self::TaskTimedOut
             | Self::TaskCancelled
             | Self::TaskReassigned
-            | Self::TaskSkipped => EventSource::Coordinator,
+            | Self::TaskSkipped
+            | Self::TaskAbandoned => EventSource::Coordinator,
         }
     }
 
     /// Whether an event of this type ends the attempt it names, so that its agent no longer
     /// holds the task: the agent's final word on it (`task_complete`, `task_failed`,
     /// `task_released`), or the coordinator taking it away (`task_timed_out`,
-    /// `task_cancelled`). An attempt-ending event needs the attempt in flight; after an
+    /// `task_cancelled`, `task_abandoned`). An attempt-ending event needs the attempt in flight; after an
     /// agent's, the gateway may hand it its next task at once.
     pub fn ends_attempt(self) -> bool {
         match self {
@@ -314,7 +329,8 @@ impl EventType {
             | Self::TaskFailed
             | Self::TaskReleased
             | Self::TaskTimedOut
-            | Self::TaskCancelled => true,
+            | Self::TaskCancelled
+            | Self::TaskAbandoned => true,
             Self::TaskStarted
             | Self::TaskProgress
             | Self::Log

@@ -6,7 +6,7 @@
 use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::Value;
 
-use crate::{agent, api, command, event, execution, plan, task, update};
+use crate::{agent, api, command, event, execution, notice, plan, task, update};
 
 /// Each schema gets its own generator so that its `$defs` hold only what it references.
 fn schema_of<T: JsonSchema>() -> Value {
@@ -31,6 +31,7 @@ pub fn json_schemas() -> Vec<(&'static str, Value)> {
         ("plan", schema_of::<plan::Plan>()),
         ("plan_document", schema_of::<plan::PlanDocument>()),
         ("problem", schema_of::<api::Problem>()),
+        ("rejection_notice", schema_of::<notice::RejectionNotice>()),
         ("task_assignment", schema_of::<task::TaskAssignment>()),
         (
             "command_create_execution",

@@ -25,6 +25,7 @@ pub mod decomposition;
 pub mod event;
 pub mod execution;
 mod field_error;
+pub mod notice;
 pub mod plan;
 pub mod subjects;
 pub mod task;

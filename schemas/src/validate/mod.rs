@@ -94,14 +94,31 @@ pub(super) fn text(
 ) {
     if value.contains('\0') {
         errors.push(FieldError::new(field, NO_NUL));
-    } else if required && value.trim().is_empty() {
-        errors.push(FieldError::new(field, "must not be empty"));
+    } else if required && !value.chars().any(visible) {
+        errors.push(FieldError::new(
+            field,
+            "must hold a visible character (not only spaces or zero-width characters)",
+        ));
     } else if value.chars().count() > max {
         errors.push(FieldError::new(
             field,
             format!("must be at most {max} characters"),
         ));
     }
+}
+
+/// A NUL-free text with at least one visible character, as a JSON Schema `pattern` (the same
+/// characters as [`visible`]).
+pub const VISIBLE_TEXT: &str = r"^[^\u0000]*[^\s\u0000\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0][^\u0000]*$";
+
+/// A character that shows: not white space, not a zero-width or other invisible format character.
+fn visible(c: char) -> bool {
+    !c.is_whitespace()
+        && !matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}'
+            | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}')
 }
 
 pub(super) fn capability_name(errors: &mut Vec<FieldError>, field: &str, name: &str) {

@@ -4,34 +4,59 @@ use std::collections::HashSet;
 
 use super::{FieldError, Validate, capability_name, limits, nul_free_json, range_u32, text};
 use crate::api::{
-    CreateExecutionRequest, RegisterAgentRequest, UpdateExecutionRequest, UpdatePlanTaskRequest,
+    CreateExecutionRequest, RegisterAgentRequest, UpdateAgentRequest, UpdateExecutionRequest,
+    UpdatePlanTaskRequest,
 };
 
 impl Validate for RegisterAgentRequest {
     fn check(&self, errors: &mut Vec<FieldError>) {
         text(errors, "name", &self.name, limits::NAME, true);
         text(errors, "role", &self.role, limits::LABEL, false);
-        if self.capabilities.is_empty() {
+        capabilities(errors, &self.capabilities);
+    }
+}
+
+impl Validate for UpdateAgentRequest {
+    fn check(&self, errors: &mut Vec<FieldError>) {
+        if let Some(name) = &self.name {
+            text(errors, "name", name, limits::NAME, true);
+        }
+        if let Some(role) = &self.role {
+            text(errors, "role", role, limits::LABEL, false);
+        }
+        if let Some(list) = &self.capabilities {
+            capabilities(errors, list);
+        }
+        if self.name.is_none() && self.role.is_none() && self.capabilities.is_none() {
             errors.push(FieldError::new(
-                "capabilities",
-                "an agent needs at least one capability",
+                "",
+                "give at least one of name, role, capabilities",
             ));
         }
-        if self.capabilities.len() > limits::CAPABILITIES {
+    }
+}
+
+fn capabilities(errors: &mut Vec<FieldError>, list: &[String]) {
+    if list.is_empty() {
+        errors.push(FieldError::new(
+            "capabilities",
+            "an agent needs at least one capability",
+        ));
+    }
+    if list.len() > limits::CAPABILITIES {
+        errors.push(FieldError::new(
+            "capabilities",
+            format!("at most {} capabilities", limits::CAPABILITIES),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, c) in list.iter().enumerate() {
+        capability_name(errors, &format!("capabilities[{i}]"), c);
+        if !seen.insert(c) {
             errors.push(FieldError::new(
-                "capabilities",
-                format!("at most {} capabilities", limits::CAPABILITIES),
+                format!("capabilities[{i}]"),
+                format!("{c:?} is listed twice"),
             ));
-        }
-        let mut seen = HashSet::new();
-        for (i, c) in self.capabilities.iter().enumerate() {
-            capability_name(errors, &format!("capabilities[{i}]"), c);
-            if !seen.insert(c) {
-                errors.push(FieldError::new(
-                    format!("capabilities[{i}]"),
-                    format!("{c:?} is listed twice"),
-                ));
-            }
         }
     }
 }

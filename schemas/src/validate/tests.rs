@@ -81,3 +81,16 @@ fn agent_capability_names_are_checked_one_by_one() {
     assert_eq!(fields, ["capabilities[1]", "capabilities[2]"]);
     assert!(agent("larry", &capability::LARRY).validate().is_ok());
 }
+
+#[test]
+fn a_name_of_only_zero_width_characters_is_empty() {
+    for name in ["\u{200B}\u{200C}", "\u{FEFF} \u{2060}", "\u{00AD}"] {
+        let errors = agent(name, &["send_email"])
+            .validate()
+            .expect_err("accepted an invisible name");
+        assert_eq!(errors[0].field, "name", "{name:?}");
+    }
+    agent("larry\u{200B}", &["send_email"])
+        .validate()
+        .expect("a visible name with a zero-width joiner inside is a name");
+}
