@@ -25,11 +25,37 @@ impl Error {
         }
     }
 
+    /// PostgreSQL cannot be reached (no connection could be had in time, the connection broke,
+    /// the server is shutting down): worth a retry later, not the caller's mistake.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Database(e) => unavailable(e),
+            _ => false,
+        }
+    }
+
     /// The name of the violated constraint, when this is a constraint violation.
     pub fn constraint(&self) -> Option<&str> {
         match self {
             Self::Database(sqlx::Error::Database(e)) => e.constraint(),
             _ => None,
         }
+    }
+}
+
+/// Whether `e` says that PostgreSQL is out of reach rather than that the query was wrong.
+pub fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // Class 08: connection exception; 57P01-57P03: shutting down or not accepting yet.
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
     }
 }

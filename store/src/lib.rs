@@ -4,7 +4,8 @@
 //! by the coordinator, always inside a transaction that holds the execution's row lock.
 //! Queries are checked at run time, so building needs no database.
 //!
-//! - [`agents`]: registration, tokens, liveness flushes and the offline sweep.
+//! - [`agents`]: registration, tokens and NATS users, deletion, liveness flushes and the
+//!   offline sweep; [`installation`]: the id that ties the database to its NATS streams.
 //! - [`plans`]: storing decompositions ([`plans::write`]), reading plans ([`plans::read`]),
 //!   operator edits and reviews ([`plans::edit`]).
 //! - [`executions`]: executions and their tasks, by caller: the API's reads
@@ -19,23 +20,30 @@ pub mod agents;
 mod error;
 pub mod events;
 pub mod executions;
+pub mod installation;
 pub mod plans;
 mod rows;
 
 use std::time::Duration;
 
-pub use error::Error;
+pub use error::{Error, unavailable};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 /// The migrations, embedded at build time from `migrations/`.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
-/// A pool on `url`, retrying the first connection for up to `wait`.
-pub async fn connect(url: &str, max_connections: u32, wait: Duration) -> Result<PgPool, Error> {
+/// A pool on `url`, retrying the first connection for up to `wait`; a query waits at most
+/// `acquire` for a connection (then fails with an error that [`Error::is_unavailable`]).
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    wait: Duration,
+    acquire: Duration,
+) -> Result<PgPool, Error> {
     let options = PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(30));
+        .acquire_timeout(acquire);
     let started = std::time::Instant::now();
     loop {
         match options.clone().connect(url).await {

@@ -1,7 +1,9 @@
 //! Reads of executions for the API: one execution, the list, its task tree, and who holds a
 //! leaf (for authorising an agent's report). The gateway calls only these.
 
-use planexec_schemas::execution::{Execution, ExecutionStatus, ExecutionSubtask, ExecutionTask};
+use planexec_schemas::execution::{
+    Execution, ExecutionStatus, ExecutionSubtask, ExecutionTask, TaskStatus,
+};
 use planexec_schemas::{Id, Timestamp};
 use serde_json::Value;
 use sqlx::PgExecutor;
@@ -91,6 +93,25 @@ pub async fn leaf_holder(
     .fetch_optional(db)
     .await?;
     Ok(row.map(|(agent, attempt)| (agent, u32_of(attempt))))
+}
+
+/// The current attempt of leaf `leaf` of `execution_id` and its status, if there is such a leaf.
+pub async fn leaf_attempt(
+    db: impl PgExecutor<'_>,
+    execution_id: Id,
+    leaf: Id,
+) -> Result<Option<(u32, TaskStatus)>, Error> {
+    let row: Option<(i32, String)> = sqlx::query_as(
+        "SELECT attempt, status FROM execution_subtasks WHERE id = $2 AND execution_id = $1
+         UNION ALL
+         SELECT attempt, status FROM execution_tasks WHERE id = $2 AND execution_id = $1 AND is_leaf",
+    )
+    .bind(execution_id)
+    .bind(leaf)
+    .fetch_optional(db)
+    .await?;
+    row.map(|(attempt, status)| Ok((u32_of(attempt), task_status("execution tasks", &status)?)))
+        .transpose()
 }
 
 #[derive(sqlx::FromRow)]

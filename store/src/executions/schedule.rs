@@ -77,3 +77,22 @@ pub async fn wake_waiting_for_review(
     .fetch_all(conn)
     .await?)
 }
+
+/// Executions in which `agent` holds a running leaf that started before `before`.
+pub async fn running_on(
+    db: impl PgExecutor<'_>,
+    agent: Id,
+    before: Timestamp,
+) -> Result<Vec<Id>, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT execution_id FROM execution_tasks
+          WHERE assigned_agent_id = $1 AND status = 'running' AND started_at < $2
+         UNION
+         SELECT execution_id FROM execution_subtasks
+          WHERE assigned_agent_id = $1 AND status = 'running' AND started_at < $2",
+    )
+    .bind(agent)
+    .bind(before)
+    .fetch_all(db)
+    .await?)
+}

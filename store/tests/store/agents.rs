@@ -10,7 +10,7 @@ async fn a_registered_agent_is_online_and_keeps_only_its_token_hash() {
     let (_env, pool) = migrated().await;
     let id = new_id();
     let caps = vec!["send_email".to_owned(), "make_phone_call".to_owned()];
-    let agent = agents::insert(&pool, id, "larry", "assistant", &caps, "abc123")
+    let agent = agents::insert(&pool, id, "larry", "assistant", &caps, "abc123", None)
         .await
         .expect("insert");
     assert_eq!(
@@ -32,7 +32,7 @@ async fn a_registered_agent_is_online_and_keeps_only_its_token_hash() {
 #[tokio::test]
 async fn an_agent_without_capabilities_is_refused_by_the_database() {
     let (_env, pool) = migrated().await;
-    let err = agents::insert(&pool, new_id(), "x", "assistant", &[], "h")
+    let err = agents::insert(&pool, new_id(), "x", "assistant", &[], "h", None)
         .await
         .expect_err("accepted");
     assert!(
@@ -46,10 +46,10 @@ async fn silent_agents_are_swept_offline_and_come_back_with_a_sign_of_life() {
     let (_env, pool) = migrated().await;
     let (quiet, chatty) = (new_id(), new_id());
     let caps = vec!["send_email".to_owned()];
-    agents::insert(&pool, quiet, "quiet", "assistant", &caps, "h")
+    agents::insert(&pool, quiet, "quiet", "assistant", &caps, "h", None)
         .await
         .expect("insert");
-    agents::insert(&pool, chatty, "chatty", "assistant", &caps, "h")
+    agents::insert(&pool, chatty, "chatty", "assistant", &caps, "h", None)
         .await
         .expect("insert");
     let now = Utc::now();

@@ -35,6 +35,7 @@ async fn an_execution(pool: &sqlx::PgPool) -> Id {
         "assistant",
         &["send_email".to_owned()],
         "h",
+        None,
     )
     .await
     .expect("agent");

@@ -25,6 +25,7 @@ async fn execution_of_the_fixture(pool: &PgPool) -> (Id, Id, Id) {
         "assistant",
         &["send_email".to_owned()],
         "h",
+        None,
     )
     .await
     .expect("agent");

@@ -154,6 +154,7 @@ async fn a_decomposition_can_be_replaced_until_an_execution_starts_from_it() {
         "assistant",
         &["send_email".to_owned()],
         "h",
+        None,
     )
     .await
     .expect("agent");
