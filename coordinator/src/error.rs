@@ -12,6 +12,9 @@ pub enum Error {
     Database(#[from] sqlx::Error),
     #[error("NATS error while {what}: {message}")]
     Nats { what: String, message: String },
+    /// The database and the NATS streams belong to different installations.
+    #[error("{0}")]
+    Installation(String),
 }
 
 impl Error {

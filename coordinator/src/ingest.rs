@@ -171,7 +171,10 @@ pub async fn apply(engine: &Engine, messages: Vec<Message>) {
                 });
                 carriers.push(message);
             }
-            Err(reason) => dead_letter(engine, &message, &reason).await,
+            Err(reason) => {
+                notify(engine, &message, "invalid_event", &reason).await;
+                dead_letter(engine, &message, &reason).await;
+            }
         }
     }
     if items.is_empty() {
@@ -181,12 +184,13 @@ pub async fn apply(engine: &Engine, messages: Vec<Message>) {
         Ok(results) => {
             for (message, result) in carriers.iter().zip(results) {
                 if result.outcome == Outcome::UnknownExecution {
-                    let reason = format!(
-                        "event names execution {}, which does not exist",
-                        items_execution(message)
-                    );
-                    dead_letter(engine, message, &reason).await;
-                } else if let Err(e) = message.ack().await {
+                    unknown_execution(engine, message).await;
+                    continue;
+                }
+                if let Outcome::Rejected(rejection) = &result.outcome {
+                    notify(engine, message, rejection.code(), &rejection.to_string()).await;
+                }
+                if let Err(e) = message.ack().await {
                     tracing::debug!(error = %e, "ack lost; the redelivery will be recognised as a duplicate");
                 }
             }
@@ -200,6 +204,68 @@ pub async fn apply(engine: &Engine, messages: Vec<Message>) {
             }
         }
     }
+}
+
+/// How often an event naming an unknown execution is tried again before it is a dead letter,
+/// and how long apart: its execution may be committed by another replica a moment later, or
+/// this replica may be on the wrong database (which start-up refuses, see `streams`).
+const UNKNOWN_EXECUTION_TRIES: i64 = 10;
+const UNKNOWN_EXECUTION_PAUSE: Duration = Duration::from_secs(3);
+
+async fn unknown_execution(engine: &Engine, message: &Message) {
+    let delivered = message.info().map_or(i64::MAX, |info| info.delivered);
+    if delivered < UNKNOWN_EXECUTION_TRIES {
+        tracing::info!(subject = %message.subject, delivered, "event for an execution not known (yet); trying again shortly");
+        let _ = message
+            .ack_with(AckKind::Nak(Some(UNKNOWN_EXECUTION_PAUSE)))
+            .await;
+        return;
+    }
+    let reason = format!(
+        "event names execution {}, which does not exist (tried {delivered} times)",
+        items_execution(message)
+    );
+    notify(engine, message, "unknown_execution", &reason).await;
+    dead_letter(engine, message, &reason).await;
+}
+
+/// Tells the agent that published `message` that it was not applied
+/// (`<ns>.notices.<agent_id>`, core NATS: best effort).
+async fn notify(engine: &Engine, message: &Message, code: &str, reason: &str) {
+    let ns = &engine.options().namespace;
+    let Some((agent, execution)) = ns.parse_events_subject(&message.subject) else {
+        return;
+    };
+    let event = serde_json::from_slice::<serde_json::Value>(&message.payload).ok();
+    let notice = planexec_schemas::notice::RejectionNotice {
+        event_id: field(&event, "event_id"),
+        execution_id: Some(execution),
+        task_id: field(&event, "task_id"),
+        attempt: field(&event, "attempt"),
+        code: code.to_owned(),
+        reason: reason.to_owned(),
+        subject: message.subject.to_string(),
+        timestamp: chrono::Utc::now(),
+    };
+    if let Ok(bytes) = serde_json::to_vec(&notice)
+        && let Err(e) = engine
+            .nats()
+            .publish(ns.notices_subject(agent), bytes.into())
+            .await
+    {
+        tracing::debug!(error = %e, "rejection notice not sent");
+    }
+}
+
+/// A field of a message that may not be an event, when it reads as a `T`.
+fn field<T: serde::de::DeserializeOwned>(
+    event: &Option<serde_json::Value>,
+    name: &str,
+) -> Option<T> {
+    event
+        .as_ref()
+        .and_then(|e| e.get(name))
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
 }
 
 fn items_execution(message: &Message) -> String {

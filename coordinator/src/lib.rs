@@ -6,16 +6,20 @@
 //! - [`engine`]: one transaction per batch of work, then the outbox (dispatches, cancels).
 //! - [`ingest`]: pulls events from `PLANEXEC_EVENTS`, acknowledges after commit, dead letters.
 //! - [`commands`]: request/reply on `planexec.cmd.*`.
-//! - [`scheduler`]: stored deadlines, agent liveness, heartbeats.
+//! - [`scheduler`]: stored deadlines, agent liveness, heartbeats; [`holders`]: tasks handed out
+//!   again when their agent came back without them.
 //! - [`streams`]: the streams and consumers, created idempotently.
 //! - [`directory`], [`liveness`]: what the coordinator knows of agents.
 //! - [`service`]: a replica's loops, started and stopped together.
+//! - [`auth`]: agents' NATS credentials, minted and revoked.
 //! - `error`: [`Error`], what can stop the coordinator (its database or NATS failing).
 
+pub mod auth;
 pub mod commands;
 pub mod directory;
 pub mod engine;
 mod error;
+pub mod holders;
 pub mod ingest;
 pub mod liveness;
 pub mod machine;
@@ -26,5 +30,5 @@ pub mod service;
 pub mod streams;
 
 pub use error::Error;
-pub use options::Options;
+pub use options::{NatsAuthOptions, Options};
 pub use service::Coordinator;

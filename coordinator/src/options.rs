@@ -1,5 +1,6 @@
 //! How a coordinator behaves; built by the CLI from flags, environment and `.env`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use planexec_schemas::subjects::Namespace;
@@ -30,6 +31,10 @@ pub struct Options {
     pub ingest_workers: usize,
     /// Redelivery delay of an event the coordinator did not acknowledge.
     pub ack_wait: Duration,
+    /// How long a task given to an agent may stay unacknowledged before it is offered again:
+    /// agents on NATS acknowledge as they take; over HTTP the gateway acknowledges when the
+    /// agent first reports on the task, so this is the lease of an HTTP hand-out.
+    pub agent_ack_wait: Duration,
     /// Most events handed to the coordinators but not yet acknowledged.
     pub max_ack_pending: i64,
     /// How often the scheduler looks for due deadlines.
@@ -38,6 +43,28 @@ pub struct Options {
     pub liveness_flush_interval: Duration,
     /// Most commands handled at once by one coordinator.
     pub command_concurrency: usize,
+    /// How long an agent must have said it holds nothing before its running tasks are handed
+    /// out again (its last events may still be on their way; see `holders`).
+    pub holder_grace: Duration,
+    /// NATS authentication: when set, every agent registered gets NATS credentials of its own,
+    /// and deleting an agent or rotating its credentials revokes the old ones.
+    pub nats_auth: Option<NatsAuthOptions>,
+}
+
+/// Where the keys that make agents' NATS credentials are (see `planexec nats init`).
+#[derive(Debug, Clone)]
+pub struct NatsAuthOptions {
+    /// The planexec account's public key (`PLANEXE_NATS_ACCOUNT`).
+    pub account: String,
+    /// The account signing key's seed (`PLANEXE_NATS_SIGNING_KEY_FILE`).
+    pub signing_key_file: PathBuf,
+    /// The operator signing key's seed, to re-sign the account with revocations
+    /// (`PLANEXE_NATS_OPERATOR_SIGNING_KEY_FILE`); without it nothing can be revoked.
+    pub operator_signing_key_file: Option<PathBuf>,
+    /// A system user's credentials, to push account updates (`PLANEXE_NATS_SYSTEM_CREDS`).
+    pub system_creds: Option<PathBuf>,
+    /// The NATS servers to push account updates to (the coordinator's own NATS URL).
+    pub servers: String,
 }
 
 impl Default for Options {
@@ -53,10 +80,13 @@ impl Default for Options {
             batch_size: 256,
             ingest_workers: 8,
             ack_wait: Duration::from_secs(30),
+            agent_ack_wait: Duration::from_secs(15),
             max_ack_pending: 4096,
             scheduler_interval: Duration::from_millis(250),
             liveness_flush_interval: Duration::from_secs(2),
             command_concurrency: 64,
+            holder_grace: Duration::from_secs(3),
+            nats_auth: None,
         }
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use planexec_schemas::Id;
+use planexec_schemas::event::Heartbeat;
 use planexec_store::{agents, executions};
 use tokio_util::sync::CancellationToken;
 
@@ -34,6 +35,9 @@ pub async fn run(engine: Engine, shutdown: CancellationToken) {
             last_flush = Instant::now();
             if let Err(e) = flush_liveness(&engine).await {
                 tracing::warn!(error = %e, "flushing agent liveness failed; trying again");
+            }
+            if let Err(e) = crate::holders::release(&engine).await {
+                tracing::warn!(error = %e, "handing out tasks their agents no longer hold failed; trying again");
             }
         }
     }
@@ -72,7 +76,9 @@ pub async fn flush_liveness(engine: &Engine) -> Result<(), Error> {
     engine.agents_changed(&affected).await
 }
 
-/// Counts the heartbeats on `planexec.heartbeats.*` as signs of life, until `shutdown`.
+/// Counts the heartbeats on `planexec.heartbeats.*` as signs of life, with what each says its
+/// agent holds, until `shutdown`. The subject names the agent (NATS permissions pin an agent to
+/// its own); a payload that does not parse still counts as a sign of life.
 pub async fn listen_for_heartbeats(engine: Engine, shutdown: CancellationToken) {
     use futures::StreamExt;
     let ns = engine.options().namespace.clone();
@@ -95,7 +101,10 @@ pub async fn listen_for_heartbeats(engine: Engine, shutdown: CancellationToken) 
             .strip_prefix(prefix.as_str())
             .and_then(|id| id.parse().ok())
         {
-            engine.liveness().touch(agent, Utc::now());
+            let in_flight = serde_json::from_slice::<Heartbeat>(&message.payload)
+                .ok()
+                .and_then(|beat| beat.in_flight);
+            engine.liveness().holding(agent, in_flight, Utc::now());
         }
     }
     let _ = subscription.unsubscribe().await;

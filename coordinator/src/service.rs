@@ -4,6 +4,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::auth::NatsAuth;
 use crate::engine::Engine;
 use crate::{Error, Options, commands, ingest, scheduler, streams};
 
@@ -23,15 +24,26 @@ impl Coordinator {
         nats: async_nats::Client,
         options: Options,
     ) -> Result<Self, Error> {
-        let engine = Engine::new(pool, nats, options);
+        let auth = options.nats_auth.as_ref().map(NatsAuth::load).transpose()?;
+        let engine = Engine::with_auth(pool, nats, options, auth);
         streams::ensure_streams(engine.jetstream(), &engine.options().namespace).await?;
+        streams::check_installation(
+            engine.jetstream(),
+            &engine.options().namespace,
+            engine.pool(),
+        )
+        .await?;
+        if let Some(auth) = engine.auth()
+            && let Err(e) = auth.push_revocations(engine.pool()).await
+        {
+            tracing::warn!(error = %e, "cannot push the NATS revocations now; they are pushed again at the next change");
+        }
         let consumer = streams::coordinator_consumer(engine.jetstream(), engine.options()).await?;
         // Agents' queues are made at registration; make them again in case the NATS store was
         // lost (idempotent when they exist).
         for (agent, _, _) in planexec_store::agents::directory(engine.pool()).await? {
             if let Err(e) =
-                streams::agent_consumer(engine.jetstream(), &engine.options().namespace, agent)
-                    .await
+                streams::agent_consumer(engine.jetstream(), engine.options(), agent).await
             {
                 tracing::warn!(%agent, error = %e, "cannot make the agent's task queue");
             }

@@ -16,6 +16,8 @@ use async_nats::jetstream::stream::{self, DiscardPolicy, RetentionPolicy, Storag
 use planexec_schemas::Id;
 use planexec_schemas::subjects::Namespace;
 
+use sqlx::PgPool;
+
 use crate::{Error, Options};
 
 /// Events are kept for two weeks; the coordinator has long acknowledged them by then.
@@ -55,6 +57,45 @@ pub async fn ensure_streams(js: &Context, ns: &Namespace) -> Result<(), Error> {
     Ok(())
 }
 
+/// Ties the database to the streams: the database's installation id is written on the events
+/// stream the first time, and a database and streams of different installations refuse to work
+/// together (events naming executions this database does not know would be dead-lettered).
+pub async fn check_installation(js: &Context, ns: &Namespace, pool: &PgPool) -> Result<(), Error> {
+    let installation = planexec_store::installation::ensure(pool).await?;
+    let name = ns.events_stream();
+    let mut stream = js
+        .get_stream(&name)
+        .await
+        .map_err(|e| Error::nats(format!("opening stream {name}"), e))?;
+    let mut config = stream
+        .info()
+        .await
+        .map_err(|e| Error::nats(format!("reading stream {name}"), e))?
+        .config
+        .clone();
+    let description = config.description.clone().unwrap_or_default();
+    match installation_of(&description) {
+        Some(theirs) if theirs == installation => Ok(()),
+        Some(theirs) => Err(Error::Installation(format!(
+            "the database belongs to installation {installation}, but the NATS streams of namespace              {:?} belong to installation {theirs}: this replica is pointed at another installation's              database or NATS. Check PLANEXE_DATABASE_URL and PLANEXE_NATS_URL; to start afresh on this              NATS, use another PLANEXE_NATS_NAMESPACE.",
+            ns.prefix()
+        ))),
+        None => {
+            config.description = Some(format!("{description} (installation {installation})"));
+            js.update_stream(config).await.map_err(|e| {
+                Error::nats(format!("writing the installation on stream {name}"), e)
+            })?;
+            Ok(())
+        }
+    }
+}
+
+/// The installation id written in a stream's description.
+fn installation_of(description: &str) -> Option<Id> {
+    let (_, rest) = description.rsplit_once("(installation ")?;
+    rest.strip_suffix(')')?.parse().ok()
+}
+
 /// The durable consumer of the events stream that every coordinator replica pulls from.
 pub async fn coordinator_consumer(js: &Context, options: &Options) -> Result<PullConsumer, Error> {
     let ns = &options.namespace;
@@ -80,30 +121,53 @@ pub async fn coordinator_consumer(js: &Context, options: &Options) -> Result<Pul
         .map_err(|e| Error::nats("creating the coordinator consumer", e))
 }
 
-/// The durable consumer of one agent's task subject (idempotent).
+/// The durable consumer of one agent's task subject, made or brought up to date (idempotent).
+///
+/// Its ack wait is the lease of a task handed out over HTTP until the agent reports on it
+/// (agents on NATS acknowledge a task as they take it): see `Options::agent_ack_wait`.
 pub async fn agent_consumer(
     js: &Context,
-    ns: &Namespace,
+    options: &Options,
     agent: Id,
 ) -> Result<PullConsumer, Error> {
+    let ns = &options.namespace;
     let stream = js
         .get_stream(ns.tasks_stream())
         .await
         .map_err(|e| Error::nats(format!("opening stream {}", ns.tasks_stream()), e))?;
-    stream
-        .get_or_create_consumer(
-            &ns.agent_consumer(agent),
-            pull::Config {
-                durable_name: Some(ns.agent_consumer(agent)),
-                description: Some(format!("tasks of agent {agent}")),
-                deliver_policy: DeliverPolicy::All,
-                ack_policy: AckPolicy::Explicit,
-                ack_wait: Duration::from_secs(60),
-                max_ack_pending: 1000,
-                filter_subject: ns.tasks_subject(agent),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| Error::nats(format!("creating the consumer of agent {agent}"), e))
+    let config = pull::Config {
+        durable_name: Some(ns.agent_consumer(agent)),
+        description: Some(format!("tasks of agent {agent}")),
+        deliver_policy: DeliverPolicy::All,
+        ack_policy: AckPolicy::Explicit,
+        ack_wait: options.agent_ack_wait,
+        max_ack_pending: 1000,
+        filter_subject: ns.tasks_subject(agent),
+        ..Default::default()
+    };
+    // Creating an existing consumer with other editable settings (the ack wait) updates it.
+    match stream.create_consumer(config.clone()).await {
+        Ok(consumer) => Ok(consumer),
+        Err(e) => {
+            tracing::debug!(%agent, error = %e, "cannot update the agent's consumer; using it as it is");
+            stream
+                .get_or_create_consumer(&ns.agent_consumer(agent), config)
+                .await
+                .map_err(|e| Error::nats(format!("creating the consumer of agent {agent}"), e))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_installation_is_read_back_from_a_stream_description() {
+        let id = planexec_schemas::new_id();
+        let described = format!("planexec: events reported by agents (installation {id})");
+        assert_eq!(super::installation_of(&described), Some(id));
+        assert_eq!(
+            super::installation_of("planexec: events reported by agents"),
+            None
+        );
+    }
 }

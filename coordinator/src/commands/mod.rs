@@ -3,7 +3,8 @@
 //!
 //! Only the coordinator writes execution state; the gateway and the CLI ask through these. The
 //! handlers are split by resource, like the gateway's routes: [`executions`] (create, pause,
-//! resume, cancel, reassign, resolve), [`agents`] (register), [`events`] (an agent's report),
+//! resume, cancel, reassign, resolve), [`agents`] (register, update, rotate credentials, delete),
+//! [`events`] (an agent's report),
 //! [`plans`] (approve); `reply` decodes a command and encodes its answer.
 //!
 //! [`Reply`]: planexec_schemas::command::Reply
@@ -19,8 +20,8 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use planexec_schemas::command::{
-    ApprovePlan, Command, CommandError, CreateExecution, Reassign, RegisterAgent, Reply,
-    ReportEvent, ResolveTask, UpdateExecutionStatus,
+    ApprovePlan, Command, CommandError, CreateExecution, DeleteAgent, Reassign, RegisterAgent,
+    Reply, ReportEvent, ResolveTask, RotateAgentCredentials, UpdateAgent, UpdateExecutionStatus,
 };
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -109,6 +110,9 @@ pub async fn answer(engine: &Engine, verb: &str, payload: &[u8]) -> Vec<u8> {
             handle(payload, |c| executions::update_status(engine, c)).await
         }
         RegisterAgent::VERB => handle(payload, |c| agents::register(engine, c)).await,
+        UpdateAgent::VERB => handle(payload, |c| agents::update(engine, c)).await,
+        RotateAgentCredentials::VERB => handle(payload, |c| agents::rotate(engine, c)).await,
+        DeleteAgent::VERB => handle(payload, |c| agents::delete(engine, c)).await,
         ReportEvent::VERB => handle(payload, |c| events::report(engine, c)).await,
         Reassign::VERB => handle(payload, |c| executions::reassign(engine, c)).await,
         ApprovePlan::VERB => handle(payload, |c| plans::approve(engine, c)).await,

@@ -30,9 +30,22 @@ pub(super) fn encode<T: serde::Serialize>(reply: &Reply<T>) -> Vec<u8> {
     })
 }
 
-/// A failure of the coordinator itself: logged, and answered without its detail.
-/// A failure of the coordinator itself: logged, and answered without its detail.
-pub(super) fn internal(e: impl std::fmt::Display) -> CommandError {
+/// A failure of the coordinator itself: logged, and answered without its detail; the database
+/// out of reach is answered as `unavailable` (the caller may try again shortly).
+pub(super) fn internal<E: std::fmt::Display + 'static>(e: E) -> CommandError {
+    let any: &dyn std::any::Any = &e;
+    let down = any
+        .downcast_ref::<planexec_store::Error>()
+        .is_some_and(planexec_store::Error::is_unavailable)
+        || any
+            .downcast_ref::<sqlx::Error>()
+            .is_some_and(planexec_store::unavailable);
+    if down {
+        tracing::warn!(error = %e, "command failed: the database is out of reach");
+        return CommandError::Unavailable {
+            message: "the coordinator cannot reach its database".into(),
+        };
+    }
     tracing::error!(error = %e, "command failed");
     CommandError::Internal {
         message: "the coordinator failed to complete the command; see its log".into(),

@@ -178,6 +178,11 @@ impl Recorder<'_> {
                 to,
             } => self.reassigned(*index, *attempt, *from, *to),
             Change::Skipped { index } => self.skipped(*index),
+            Change::Abandoned {
+                index,
+                agent,
+                attempt,
+            } => self.abandoned(*index, *agent, *attempt),
             Change::Completed { index, output } => self.completed(*index, output),
             Change::Failed { index, error } => self.failed(*index, error),
         }
@@ -282,6 +287,29 @@ impl Recorder<'_> {
             deadline: Some(deadline),
             ..Fields::default()
         });
+    }
+
+    /// Its agent came back without the attempt: recorded; nobody is left to tell.
+    fn abandoned(&mut self, index: usize, agent: Id, attempt: u32) {
+        self.history(
+            Some(index),
+            Some(attempt),
+            CoordinatorEvent::TaskAbandoned {
+                attempt,
+                agent_id: agent,
+                reason: "the agent came back holding no task".into(),
+            },
+        );
+        self.log(
+            Level::WARN,
+            "task abandoned by its agent; handed out again",
+            Some(index),
+            || Fields {
+                attempt: Some(attempt),
+                from: Some(agent.to_string()),
+                ..Fields::default()
+            },
+        );
     }
 
     /// A leaf taken from its agent: recorded, and the agent told to stop.

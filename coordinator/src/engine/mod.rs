@@ -34,6 +34,7 @@ use chrono::Utc;
 use planexec_schemas::Id;
 use sqlx::PgPool;
 
+use crate::auth::NatsAuth;
 use crate::directory::Directory;
 use crate::liveness::Liveness;
 use crate::machine::{AgentDirectory, Context};
@@ -58,10 +59,23 @@ struct Inner {
     liveness: Liveness,
     /// States of executions as last committed here, by version.
     states: cache::StateCache,
+    /// Agents' NATS credentials, when NATS has authentication.
+    auth: Option<NatsAuth>,
 }
 
 impl Engine {
+    /// An engine for NATS without authentication (agents get no credentials).
     pub fn new(pool: PgPool, nats: async_nats::Client, options: Options) -> Self {
+        Self::with_auth(pool, nats, options, None)
+    }
+
+    /// An engine that mints agents' NATS credentials with `auth`.
+    pub fn with_auth(
+        pool: PgPool,
+        nats: async_nats::Client,
+        options: Options,
+        auth: Option<NatsAuth>,
+    ) -> Self {
         let jetstream = async_nats::jetstream::new(nats.clone());
         Self {
             inner: Arc::new(Inner {
@@ -72,8 +86,13 @@ impl Engine {
                 directory: Directory::default(),
                 liveness: Liveness::default(),
                 states: cache::StateCache::default(),
+                auth,
             }),
         }
+    }
+
+    pub fn auth(&self) -> Option<&NatsAuth> {
+        self.inner.auth.as_ref()
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -11,7 +11,8 @@ use crate::machine::{Input, Rejection};
 pub enum Work {
     /// An event from `sender`, the agent its transport proved it came from.
     Agent { sender: Id, event: AgentEvent },
-    /// An operator's command (pause, resume, cancel, reassign, resolve).
+    /// An operator's command (pause, resume, cancel, reassign, resolve), or what the coordinator
+    /// learnt besides events (an agent holds nothing).
     Operator(Input),
     /// Look at the execution: start it, release it after review, fire its due deadlines.
     Wake,

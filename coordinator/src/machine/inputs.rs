@@ -366,4 +366,30 @@ impl Mutator<'_, '_, '_> {
             }
         }
     }
+
+    /// `agent` holds nothing since `since`: its running attempts that started before then are
+    /// gone with the process that ran them, so they are handed out again (no failure counted).
+    /// Attempts dispatched but not started may still be on their way to it, and stay.
+    pub(super) fn holder_empty(&mut self, agent: Id, since: Timestamp) {
+        let lost: Vec<usize> = self
+            .state
+            .leaves()
+            .filter(|(_, n)| {
+                n.assigned_agent == Some(agent)
+                    && n.status == TaskStatus::Running
+                    && n.started_at.is_some_and(|at| at < since)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for index in lost {
+            let attempt = self.state.nodes[index].attempt;
+            self.state.nodes[index].assigned_agent = None;
+            self.set_task(index, TaskStatus::Ready);
+            self.changes.push(Change::Abandoned {
+                index,
+                agent,
+                attempt,
+            });
+        }
+    }
 }

@@ -47,6 +47,12 @@ pub enum Input {
         task: Id,
         action: ResolveAction,
     },
+    /// `agent` says it has held no task since `since` (it restarted, or lost its work): its
+    /// attempts that started before then are handed out again, without counting a failure.
+    HolderEmpty {
+        agent: Id,
+        since: Timestamp,
+    },
 }
 
 /// What the machine may know beyond the state: the time and the agents.
@@ -167,6 +173,12 @@ pub enum Change {
     },
     Skipped {
         index: usize,
+    },
+    /// The agent holding the attempt came back without it; the leaf is ready again.
+    Abandoned {
+        index: usize,
+        agent: Id,
+        attempt: u32,
     },
     Completed {
         index: usize,

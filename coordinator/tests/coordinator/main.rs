@@ -2,5 +2,6 @@
 
 mod delivery;
 mod flow;
+mod hardening;
 mod replicas;
 mod support;

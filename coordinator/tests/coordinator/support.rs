@@ -87,7 +87,8 @@ impl Stack {
                 token_hash,
             })
             .await
-            .expect("agent registers");
+            .expect("agent registers")
+            .agent;
         let js = async_nats::jetstream::new(self.nats.clone());
         let consumer = js
             .get_stream(self.ns.tasks_stream())
