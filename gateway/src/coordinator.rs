@@ -6,7 +6,7 @@ use std::time::Duration;
 use planexec_schemas::command::{Command, Reply};
 use planexec_schemas::subjects::Namespace;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Dependency};
 
 /// How long to keep trying when no coordinator is subscribed.
 const NO_RESPONDERS_PATIENCE: Duration = Duration::from_secs(10);
@@ -29,6 +29,13 @@ impl CoordinatorClient {
 
     /// Sends `command` and returns the coordinator's typed answer.
     pub async fn call<C: Command>(&self, command: &C) -> Result<C::Reply, ApiError> {
+        if self.nats.connection_state() != async_nats::connection::State::Connected {
+            return Err(ApiError::Down(
+                Dependency::Nats,
+                "the gateway is not connected to NATS, so commands cannot reach the coordinators"
+                    .into(),
+            ));
+        }
         let payload = serde_json::to_vec(command).map_err(ApiError::internal)?;
         let subject = self.namespace.command_subject(C::VERB);
         let started = tokio::time::Instant::now();

@@ -14,6 +14,25 @@ use planexec_schemas::command::CommandError;
 use planexec_schemas::execution::ExecutionStatus;
 use planexec_schemas::validate::FieldError;
 
+/// What a 503 `unavailable` waits for; put in the response's extensions for the circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dependency {
+    Database,
+    Nats,
+}
+
+impl std::fmt::Display for Dependency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Database => "PostgreSQL",
+            Self::Nats => "NATS",
+        })
+    }
+}
+
+/// Seconds a client is told to wait (`Retry-After`) when a dependency is down.
+pub const RETRY_AFTER_SECONDS: u64 = 2;
+
 /// The base of every problem `type`.
 pub const PROBLEM_BASE: &str = "https://planexec.dev/problems/";
 
@@ -45,12 +64,18 @@ pub enum ApiError {
     ImportFailed { code: String, message: String },
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("the path and query are longer than {0} bytes")]
+    UriTooLong(usize),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
     Disabled(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A dependency is out of reach: answered 503 with `Retry-After`, and counted by the
+    /// circuit breaker when it is the database.
+    #[error("{0} is unavailable: {1}")]
+    Down(Dependency, String),
     #[error("the request took longer than {0} s")]
     Timeout(u64),
     #[error("internal error: {0}")]
@@ -114,6 +139,11 @@ impl ApiError {
                 "payload-too-large",
                 "The body is too large",
             ),
+            Self::UriTooLong(_) => (
+                StatusCode::URI_TOO_LONG,
+                "uri-too-long",
+                "The URI is too long",
+            ),
             Self::UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
@@ -124,7 +154,7 @@ impl ApiError {
                 "execution-disabled",
                 "Execution is switched off",
             ),
-            Self::Unavailable(_) => (
+            Self::Unavailable(_) | Self::Down(..) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "A dependency is unavailable",
@@ -203,7 +233,16 @@ impl IntoResponse for ApiError {
         let problem = self.problem();
         let status =
             StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        problem_response(status, &problem)
+        let mut response = problem_response(status, &problem);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        if let Self::Down(dependency, _) = self {
+            response.extensions_mut().insert(dependency);
+        }
+        response
     }
 }
 
@@ -235,6 +274,7 @@ impl From<CommandError> for ApiError {
             CommandError::Conflict { message } => Self::Conflict(message),
             CommandError::Forbidden { message } => Self::Forbidden(message),
             CommandError::Disabled { message } => Self::Disabled(message),
+            CommandError::Unavailable { message } => Self::Down(Dependency::Database, message),
             CommandError::Internal { message } => Self::Internal(message),
         }
     }
@@ -248,6 +288,7 @@ impl From<planexec_store::Error> for ApiError {
                 id,
             },
             planexec_store::Error::Conflict(message) => Self::Conflict(message),
+            e if e.is_unavailable() => Self::Down(Dependency::Database, e.to_string()),
             other => Self::internal(other),
         }
     }

@@ -58,6 +58,41 @@ impl<T: JsonSchema> OperationInput for ApiJson<T> {
     }
 }
 
+/// A JSON body that may be left out (no body at all): `None` then, else as [`ApiJson`].
+#[derive(Debug, Clone)]
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<S, T> FromRequest<S> for OptionalJson<T>
+where
+    T: DeserializeOwned + JsonSchema,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers();
+        let empty = !headers.contains_key(axum::http::header::CONTENT_TYPE)
+            && headers
+                .get(axum::http::header::CONTENT_LENGTH)
+                .is_none_or(|length| length == "0");
+        if empty {
+            return Ok(Self(None));
+        }
+        ApiJson::<T>::from_request(req, state)
+            .await
+            .map(|ApiJson(value)| Self(Some(value)))
+    }
+}
+
+impl<T: JsonSchema> OperationInput for OptionalJson<T> {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        ApiJson::<T>::operation_input(ctx, operation);
+        if let Some(aide::openapi::ReferenceOr::Item(body)) = operation.request_body.as_mut() {
+            body.required = false;
+        }
+    }
+}
+
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
         JsonRejection::JsonDataError(e) => {

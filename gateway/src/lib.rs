@@ -9,14 +9,16 @@
 //! - [`error`]: every failure as application/problem+json.
 //! - [`extract`], [`responses`], [`docs`]: input, output and their documentation.
 //! - [`coordinator`]: the command client; [`report`]: agents' events, for every route that
-//!   takes them.
+//!   takes them; [`handout`]: tasks handed out over HTTP, leased until their agent reports.
 //! - [`state`], [`options`].
 
 pub mod auth;
+pub mod breaker;
 pub mod coordinator;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod handout;
 pub mod options;
 pub mod report;
 pub mod responses;

@@ -22,6 +22,12 @@ pub struct GatewayOptions {
     pub command_timeout: Duration,
     /// How often a polling agent's sign of life is forwarded to the coordinators.
     pub heartbeat_every: Duration,
+    /// How long an agent's token hash is cached; a rotated or deleted token works on other
+    /// gateways at most this long.
+    pub token_cache_ttl: Duration,
+    /// How long requests are answered 503 at once, without trying, after the database failed
+    /// repeatedly (the circuit breaker's open time; also the `Retry-After` given).
+    pub breaker_open: Duration,
     /// Renders `/metrics` when the process installed a Prometheus recorder.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
@@ -48,6 +54,8 @@ impl Default for GatewayOptions {
             upload_body_limit: 64 * 1024 * 1024,
             command_timeout: Duration::from_secs(30),
             heartbeat_every: Duration::from_secs(5),
+            token_cache_ttl: Duration::from_secs(30),
+            breaker_open: Duration::from_secs(2),
             metrics: None,
         }
     }

@@ -8,7 +8,7 @@
 use planexec_schemas::Id;
 use planexec_schemas::api::{NextStep, ReportEventResponse};
 use planexec_schemas::command::{ReportEvent, ReportOutcome};
-use planexec_schemas::event::{AgentEvent, Disposition};
+use planexec_schemas::event::{AgentEvent, Disposition, EventType};
 use planexec_schemas::validate::Validate;
 use planexec_store::executions::read::leaf_holder;
 
@@ -22,14 +22,27 @@ pub struct Reported {
     pub outcome: ReportOutcome,
     /// The event ended its attempt (see `EventType::ends_attempt`).
     pub ends_attempt: bool,
+    /// The event handed the task back (`task_released`).
+    pub released: bool,
 }
 
 impl Reported {
     /// Whether the agent is free for its next task: its attempt ended with this report, for
-    /// the first time, and the execution goes on.
+    /// the first time, and the execution goes on. Handing a task back (`task_released`) says
+    /// the agent is leaving, so it frees nothing.
     pub fn frees_the_agent(&self) -> bool {
         self.ends_attempt
+            && !self.released
             && self.outcome.disposition != Disposition::Duplicate
+            && !self.outcome.execution_status.is_terminal()
+    }
+
+    /// Whether this was the re-sent final event of an attempt whose first answer, with the
+    /// agent's next task in it, may have been lost.
+    pub fn repeats_a_final_event(&self) -> bool {
+        self.ends_attempt
+            && !self.released
+            && self.outcome.disposition == Disposition::Duplicate
             && !self.outcome.execution_status.is_terminal()
     }
 
@@ -67,12 +80,16 @@ pub async fn report(
     for event in events {
         send(state, agent, event).await?;
     }
-    let (event_id, ends_attempt) = (last.event_id, last.body.event_type().ends_attempt());
+    let event_type = last.body.event_type();
+    let (event_id, task, attempt) = (last.event_id, last.task_id, last.attempt);
     let outcome = send(state, agent, last).await?;
+    // The agent has this attempt: a lease on it, if this gateway handed it out, is over.
+    state.handouts().confirm(task, attempt).await;
     Ok(Reported {
         event_id,
         outcome,
-        ends_attempt,
+        ends_attempt: event_type.ends_attempt(),
+        released: event_type == EventType::TaskReleased,
     })
 }
 

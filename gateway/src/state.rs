@@ -9,8 +9,10 @@ use planexec_schemas::Id;
 use planexec_schemas::event::Heartbeat;
 use sqlx::PgPool;
 
+use crate::breaker::Breaker;
 use crate::coordinator::CoordinatorClient;
 use crate::error::ApiError;
+use crate::handout::Handouts;
 use crate::options::GatewayOptions;
 
 /// Cheap-to-clone handle on the gateway's shared state.
@@ -24,12 +26,17 @@ struct Inner {
     jetstream: async_nats::jetstream::Context,
     options: GatewayOptions,
     coordinator: CoordinatorClient,
-    /// Agents' token hashes: tokens never change, so a hash read once stays right.
-    token_hashes: Mutex<HashMap<Id, String>>,
+    /// Agents' token hashes, kept briefly: a token rotated or deleted through another gateway
+    /// stops working here when its entry expires (`GatewayOptions::token_cache_ttl`).
+    token_hashes: moka::sync::Cache<Id, String>,
     /// Agents' task consumers, bound once.
     consumers: Mutex<HashMap<Id, PullConsumer>>,
     /// When each polling agent's sign of life was last forwarded.
     heartbeats: Mutex<HashMap<Id, Instant>>,
+    /// Tasks handed out over HTTP, acknowledged when their agent reports on them.
+    handouts: Handouts,
+    /// Answers 503 at once while PostgreSQL is out of reach.
+    breaker: Breaker,
 }
 
 impl AppState {
@@ -44,11 +51,16 @@ impl AppState {
             pool,
             nats,
             jetstream,
-            options,
             coordinator,
-            token_hashes: Mutex::default(),
+            token_hashes: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(options.token_cache_ttl)
+                .build(),
             consumers: Mutex::default(),
             heartbeats: Mutex::default(),
+            handouts: Handouts::default(),
+            breaker: Breaker::new(options.breaker_open),
+            options,
         }))
     }
 
@@ -68,26 +80,36 @@ impl AppState {
         &self.0.coordinator
     }
 
+    pub fn breaker(&self) -> &Breaker {
+        &self.0.breaker
+    }
+
+    pub fn handouts(&self) -> &Handouts {
+        &self.0.handouts
+    }
+
     pub fn operator_token(&self) -> &str {
         &self.0.options.operator_token
     }
 
     /// The stored token hash of `agent`, from cache or database.
     pub async fn token_hash(&self, agent: Id) -> Result<Option<String>, ApiError> {
-        if let Some(hash) = self
-            .0
-            .token_hashes
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&agent).cloned())
-        {
+        if let Some(hash) = self.0.token_hashes.get(&agent) {
             return Ok(Some(hash));
         }
         let hash = planexec_store::agents::token_hash(self.pool(), agent).await?;
-        if let (Some(hash), Ok(mut cache)) = (&hash, self.0.token_hashes.lock()) {
-            cache.insert(agent, hash.clone());
+        if let Some(hash) = &hash {
+            self.0.token_hashes.insert(agent, hash.clone());
         }
         Ok(hash)
+    }
+
+    /// Drops `agent`'s cached token hash (its token was rotated or the agent deleted).
+    pub fn forget_token(&self, agent: Id) {
+        self.0.token_hashes.invalidate(&agent);
+        if let Ok(mut cache) = self.0.consumers.lock() {
+            cache.remove(&agent);
+        }
     }
 
     /// The durable consumer of `agent`'s task subject.
@@ -135,16 +157,26 @@ impl AppState {
             }
         });
         if due.unwrap_or(true) {
-            let beat = Heartbeat {
-                agent_id: agent,
-                timestamp: chrono::Utc::now(),
-                in_flight: 0,
-            };
-            if let Ok(bytes) = serde_json::to_vec(&beat) {
-                let subject = self.0.options.namespace.heartbeats_subject(agent);
-                if let Err(e) = self.0.nats.publish(subject, bytes.into()).await {
-                    tracing::debug!(error = %e, "heartbeat not forwarded");
-                }
+            self.forward_heartbeat(agent, None).await;
+        }
+    }
+
+    /// Forwards an agent's own heartbeat, which says how many tasks it holds (never skipped:
+    /// agents send them every few seconds at most).
+    pub async fn holding(&self, agent: Id, in_flight: u32) {
+        self.forward_heartbeat(agent, Some(in_flight)).await;
+    }
+
+    async fn forward_heartbeat(&self, agent: Id, in_flight: Option<u32>) {
+        let beat = Heartbeat {
+            agent_id: agent,
+            timestamp: chrono::Utc::now(),
+            in_flight,
+        };
+        if let Ok(bytes) = serde_json::to_vec(&beat) {
+            let subject = self.0.options.namespace.heartbeats_subject(agent);
+            if let Err(e) = self.0.nats.publish(subject, bytes.into()).await {
+                tracing::debug!(error = %e, "heartbeat not forwarded");
             }
         }
     }

@@ -6,8 +6,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use planexec_schemas::agent::{Agent, AgentStatus};
-use planexec_schemas::api::{AgentList, RegisterAgentRequest, RegisteredAgent};
-use planexec_schemas::command::RegisterAgent;
+use planexec_schemas::api::{
+    AgentList, HeartbeatRequest, RegisterAgentRequest, RegisteredAgent, UpdateAgentRequest,
+};
+use planexec_schemas::command::{DeleteAgent, RegisterAgent, RotateAgentCredentials, UpdateAgent};
 use planexec_schemas::validate::Validate;
 use planexec_schemas::{Id, new_id};
 use schemars::JsonSchema;
@@ -16,7 +18,7 @@ use serde::Deserialize;
 use crate::auth::{AgentCaller, Caller, Operator, mint};
 use crate::docs;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use crate::responses::Created;
 use crate::state::AppState;
 
@@ -35,6 +37,25 @@ pub fn routes() -> ApiRouter<AppState> {
             get_with(get_one, |op| {
                 docs::operator(op, "agents", &[400, 404])
                     .description("One agent: capabilities, status, last heartbeat (operator or the agent itself).")
+            })
+            .patch_with(update, |op| {
+                docs::operator(op, "agents", &[400, 404, 413, 415, 422]).description(
+                    "Changes an agent's name, role or capabilities; executions waiting for a capability are routed again.",
+                )
+            })
+            .delete_with(delete, |op| {
+                docs::operator(op, "agents", &[400, 404])
+                    .description("Deletes an agent: its token and NATS credentials stop working, its task queue goes.")
+                    .response::<204, ()>()
+            }),
+        )
+        .api_route(
+            "/api/agents/{agent_id}/token",
+            post_with(rotate, |op| {
+                docs::operator(op, "agents", &[400, 404]).description(
+                    "A new token and new NATS credentials for the agent, shown this once; the old ones stop working \
+                     (within the gateways' token cache time, 30 s by default).",
+                )
             }),
         )
         .api_route(
@@ -55,7 +76,7 @@ async fn register(
     request.validate().map_err(ApiError::Validation)?;
     let id = new_id();
     let (token, token_hash) = mint(id);
-    let agent = state
+    let registration = state
         .coordinator()
         .call(&RegisterAgent {
             id: Some(id),
@@ -65,7 +86,66 @@ async fn register(
             token_hash,
         })
         .await?;
-    Ok(Created(RegisteredAgent { agent, token }))
+    Ok(Created(RegisteredAgent {
+        agent: registration.agent,
+        token,
+        nats_credentials: registration.nats_credentials,
+    }))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    _: Operator,
+    ApiPath(path): ApiPath<AgentPath>,
+    ApiJson(request): ApiJson<UpdateAgentRequest>,
+) -> Result<Json<Agent>, ApiError> {
+    request.validate().map_err(ApiError::Validation)?;
+    let agent = state
+        .coordinator()
+        .call(&UpdateAgent {
+            agent_id: path.agent_id,
+            name: request.name,
+            role: request.role,
+            capabilities: request.capabilities,
+        })
+        .await?;
+    Ok(Json(agent))
+}
+
+async fn rotate(
+    State(state): State<AppState>,
+    _: Operator,
+    ApiPath(path): ApiPath<AgentPath>,
+) -> Result<Json<RegisteredAgent>, ApiError> {
+    let (token, token_hash) = mint(path.agent_id);
+    let registration = state
+        .coordinator()
+        .call(&RotateAgentCredentials {
+            agent_id: path.agent_id,
+            token_hash,
+        })
+        .await?;
+    state.forget_token(path.agent_id);
+    Ok(Json(RegisteredAgent {
+        agent: registration.agent,
+        token,
+        nats_credentials: registration.nats_credentials,
+    }))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    _: Operator,
+    ApiPath(path): ApiPath<AgentPath>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .coordinator()
+        .call(&DeleteAgent {
+            agent_id: path.agent_id,
+        })
+        .await?;
+    state.forget_token(path.agent_id);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -108,8 +188,12 @@ async fn heartbeat(
     State(state): State<AppState>,
     caller: AgentCaller,
     ApiPath(path): ApiPath<AgentPath>,
+    OptionalJson(body): OptionalJson<HeartbeatRequest>,
 ) -> Result<StatusCode, ApiError> {
     let agent = caller.must_be(path.agent_id)?;
-    state.heartbeat(agent).await;
+    match body.and_then(|b| b.in_flight) {
+        Some(in_flight) => state.holding(agent, in_flight).await,
+        None => state.heartbeat(agent).await,
+    }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -123,7 +123,8 @@ async fn poll(
         // Conductor workers know no cancels; the coordinator rejects the late events anyway.
         AgentMessage::Cancel(_) => true,
     };
-    let Some(AgentMessage::Task(task)) = take(&consumer, std::time::Duration::ZERO, wanted).await?
+    let Some(AgentMessage::Task(task)) =
+        take(&state, agent, &consumer, std::time::Duration::ZERO, wanted).await?
     else {
         return Ok(MaybeContent::Nothing);
     };
@@ -136,8 +137,13 @@ async fn poll(
         status: Some("polled".into()),
         body: AgentEventBody::TaskStarted {},
     };
-    // The worker got the task from this very poll: it holds it.
-    report::send(&state, agent, started).await?;
+    // The worker got the task from this very poll: it holds it. Without the coordinators the
+    // task cannot start, so it goes back to the queue at once rather than wait out its lease.
+    if let Err(e) = report::send(&state, agent, started).await {
+        state.handouts().give_back(task.task_id, task.attempt).await;
+        return Err(e);
+    }
+    state.handouts().confirm(task.task_id, task.attempt).await;
     Ok(MaybeContent::Content(conductor_task(&task, agent)))
 }
 

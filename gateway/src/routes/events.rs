@@ -68,11 +68,17 @@ async fn report(
             reported.answer(NextStep::ExecutionComplete),
         ));
     }
+    if reported.repeats_a_final_event()
+        && let Some(task) = state.handouts().undelivered(agent).await
+    {
+        // The first answer, which carried this task, was lost: hand it over again.
+        return Ok(NowOrLater::Now(reported.answer(NextStep::Task { task })));
+    }
     if reported.frees_the_agent() {
         let consumer = state.consumer(agent).await?;
         let wanted = |m: &AgentMessage| matches!(m, AgentMessage::Task(_));
         if let Some(AgentMessage::Task(task)) =
-            take(&consumer, std::time::Duration::ZERO, wanted).await?
+            take(&state, agent, &consumer, std::time::Duration::ZERO, wanted).await?
         {
             return Ok(NowOrLater::Now(reported.answer(NextStep::Task { task })));
         }

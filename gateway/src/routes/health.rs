@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use planexec_schemas::api::{Health, Readiness};
+use std::time::Duration;
 
 use crate::state::AppState;
 
@@ -21,7 +22,9 @@ pub fn routes() -> ApiRouter<AppState> {
             "/readyz",
             get_with(readyz, |op| {
                 op.tag("health")
-                    .description("PostgreSQL and NATS are reachable (503 otherwise).")
+                    .description(
+                        "PostgreSQL and NATS are reachable (503 otherwise, within a second).",
+                    )
                     .response::<200, Json<Readiness>>()
                     .response::<503, Json<Readiness>>()
             }),
@@ -34,11 +37,21 @@ async fn healthz() -> Json<Health> {
     })
 }
 
+/// How long `/readyz` waits for the database's answer.
+const READY_DATABASE_WAIT: Duration = Duration::from_millis(800);
+
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let database = sqlx::query_scalar::<_, i32>("SELECT 1")
-        .fetch_one(state.pool())
+    let breaker = state.breaker();
+    let database = !breaker.is_open()
+        && tokio::time::timeout(
+            READY_DATABASE_WAIT,
+            sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(state.pool()),
+        )
         .await
-        .is_ok();
+        .is_ok_and(|answer| answer.is_ok());
+    if database {
+        breaker.succeeded();
+    }
     let nats = state.nats().connection_state() == async_nats::connection::State::Connected;
     let status = if database && nats {
         StatusCode::OK

@@ -24,7 +24,7 @@ use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Dependency};
 use crate::options::GatewayOptions;
 use crate::state::AppState;
 
@@ -113,10 +113,15 @@ pub fn app(state: AppState) -> Router {
         })
         .layer(DefaultBodyLimit::max(options.json_body_limit))
         .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            breaker_guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             options.request_timeout,
             timeout,
         ))
         .layer(axum::middleware::from_fn(record))
+        .layer(axum::middleware::from_fn(uri_limit))
         .layer(CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 ApiError::Internal("a handler panicked".into()).into_response()
@@ -126,12 +131,54 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Answers 503 at once while the breaker is open; counts the answers of the others.
+async fn breaker_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if matches!(
+        path,
+        "/healthz" | "/metrics" | "/readyz" | "/api/openapi.json"
+    ) {
+        return next.run(request).await;
+    }
+    let breaker = state.breaker();
+    if breaker.is_open() {
+        return ApiError::Down(
+            Dependency::Database,
+            "it failed repeatedly just now; try again after Retry-After".into(),
+        )
+        .into_response();
+    }
+    let response = next.run(request).await;
+    match response.extensions().get::<Dependency>() {
+        Some(Dependency::Database) => breaker.failed(),
+        Some(Dependency::Nats) => {}
+        None if !response.status().is_server_error() => breaker.succeeded(),
+        None => {}
+    }
+    response
+}
+
 /// Answers a problem (504) instead of an empty body when a request takes too long.
 async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout(limit.as_secs()).into_response(),
     }
+}
+
+/// The longest path and query answered; a longer one is a 414 problem (the HTTP server itself
+/// refuses, with a bare 414, request lines past 64 KiB).
+const MAX_URI_BYTES: usize = 8 * 1024;
+
+async fn uri_limit(request: Request, next: Next) -> Response {
+    let length = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if length > MAX_URI_BYTES {
+        return ApiError::UriTooLong(MAX_URI_BYTES).into_response();
+    }
+    next.run(request).await
 }
 
 /// Counts requests by route and status, and times them.

@@ -1,10 +1,12 @@
 //! The HTTP API against a running gateway, with a real coordinator, NATS and PostgreSQL.
 
+mod agent_admin;
 mod agents;
 mod conductor;
 mod events;
 mod executions;
 mod misc;
+mod outages;
 mod plans;
 mod strict_json;
 mod support;
