@@ -5,6 +5,7 @@
 //! a channel, bump a counter) and must not block.
 
 use planexec_schemas::event::AgentEvent;
+use planexec_schemas::notice::RejectionNotice;
 use planexec_schemas::task::AgentMessage;
 
 use crate::Error;
@@ -24,6 +25,10 @@ pub trait Observer: Send + Sync + 'static {
     /// The event will never be delivered: the server refused it for good, or it was still
     /// buffered when the agent stopped.
     fn lost(&self, _event: &AgentEvent, _reason: &str) {}
+
+    /// The coordinator did not apply an event this agent published over NATS (the server had
+    /// confirmed it already): the notice says which and why. Logged as a warning as well.
+    fn rejected(&self, _notice: &RejectionNotice) {}
 }
 
 /// Observes nothing.

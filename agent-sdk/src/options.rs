@@ -63,6 +63,9 @@ pub struct AgentOptions {
     /// Most events buffered while the server is unreachable (default 10 000); beyond that,
     /// handlers wait when they report.
     pub event_buffer: usize,
+    /// The agent's NATS credentials file (the `nats_credentials` its registration returned),
+    /// for NATS servers with authentication (default: `$PLANEXE_NATS_CREDS` when set).
+    pub nats_creds: Option<std::path::PathBuf>,
     /// Sees every message received and event delivered.
     pub observer: Arc<dyn Observer>,
 }
@@ -98,6 +101,9 @@ impl AgentOptions {
             stop_grace: Duration::from_secs(2),
             publish_timeout: Duration::from_secs(5),
             event_buffer: 10_000,
+            nats_creds: std::env::var_os(NATS_CREDS_ENV)
+                .filter(|v| !v.is_empty())
+                .map(Into::into),
             observer: Arc::new(NoObserver),
         }
     }
@@ -127,10 +133,19 @@ impl AgentOptions {
             Transport::Http { gateway } => url::Url::parse(gateway).map(|_| ()).map_err(|e| {
                 crate::Error::Options(format!("the gateway URL {gateway:?} is invalid: {e}"))
             }),
-            Transport::Nats { .. } => Ok(()),
+            Transport::Nats { .. } => match &self.nats_creds {
+                Some(path) if !path.is_file() => Err(crate::Error::Options(format!(
+                    "the NATS credentials file {} does not exist",
+                    path.display()
+                ))),
+                _ => Ok(()),
+            },
         }
     }
 }
+
+/// Where [`AgentOptions::nats_creds`] comes from by default.
+pub const NATS_CREDS_ENV: &str = "PLANEXE_NATS_CREDS";
 
 /// `PLANEXE_AGENT_POLL_INTERVAL_SECONDS`, or 300 s when unset or not a positive number.
 pub fn poll_interval_cap() -> Duration {

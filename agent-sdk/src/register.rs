@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
+use planexec_schemas::Id;
 use planexec_schemas::api::{RegisterAgentRequest, RegisteredAgent};
-use planexec_schemas::command::{Command, RegisterAgent, Reply};
+use planexec_schemas::command::{AgentRegistration, Command, RegisterAgent, Reply};
 use planexec_schemas::subjects::Namespace;
 use planexec_schemas::validate::Validate;
-use planexec_schemas::{Id, agent::Agent};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -99,8 +99,12 @@ pub async fn register(
             operator_token,
         } => http::register(url, operator_token, &request).await,
         RegisterVia::Nats { url } => {
-            let client =
-                crate::transport::nats::connect(url, "planexec-agent-registration").await?;
+            let client = crate::transport::nats::connect(
+                url,
+                "planexec-agent-registration",
+                &Default::default(),
+            )
+            .await?;
             register_over_nats(&client, namespace, request, Duration::from_secs(10)).await
         }
     }
@@ -137,13 +141,17 @@ pub async fn register_over_nats(
             )
         })?
         .map_err(|e| Error::unreachable("the coordinator (register_agent)", e))?;
-    let reply: Reply<Agent> =
+    let reply: Reply<AgentRegistration> =
         serde_json::from_slice(&answer.payload).map_err(|e| Error::Protocol {
             what: "the coordinator".into(),
             message: format!("the answer to register_agent does not parse: {e}"),
         })?;
-    let agent = Result::<Agent, _>::from(reply)?;
-    Ok(RegisteredAgent { agent, token })
+    let registration = Result::<AgentRegistration, _>::from(reply)?;
+    Ok(RegisteredAgent {
+        agent: registration.agent,
+        token,
+        nats_credentials: registration.nats_credentials,
+    })
 }
 
 /// A fresh token for agent `id`: `pxa_<id>_<32 random bytes, hex>` (the shape the gateway

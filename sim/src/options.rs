@@ -53,6 +53,8 @@ pub struct SimOptions {
     pub transport: SimTransport,
     /// `--nats URL`: needed for the NATS transport, and to register without a gateway.
     pub nats_url: Option<String>,
+    /// `--nats-creds FILE`: the agent's own NATS credentials, for servers with authentication.
+    pub nats_creds: Option<PathBuf>,
     /// `--gateway URL`: needed for the HTTP transport, and used to register when given.
     pub gateway_url: Option<String>,
     pub identity: SimIdentity,
@@ -112,6 +114,7 @@ impl Default for SimOptions {
         Self {
             transport: SimTransport::Nats,
             nats_url: None,
+            nats_creds: None,
             gateway_url: None,
             identity: SimIdentity::Register {
                 name: "larry".into(),
@@ -210,6 +213,9 @@ impl SimOptions {
         let mut options = AgentOptions::new(Identity::Registered(credentials), self.transport()?);
         options.namespace = self.namespace.clone();
         options.concurrency = self.concurrency;
+        if self.nats_creds.is_some() {
+            options.nats_creds = self.nats_creds.clone();
+        }
         if let Some(wait) = self.poll_wait {
             options.poll_wait = wait;
         }

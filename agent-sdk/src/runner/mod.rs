@@ -106,6 +106,10 @@ impl Agent {
             beats_stop.clone(),
         ));
         let stop = shutdown.child_token();
+        if let Link::Nats(link) = &link {
+            let (link, observer, stop) = (link.clone(), options.observer.clone(), stop.clone());
+            tokio::spawn(async move { link.notices(observer, stop).await });
+        }
         let intake_options = IntakeOptions {
             poll_wait: options.poll_wait,
             backoff,
@@ -183,7 +187,14 @@ async fn connect(options: &AgentOptions, credentials: &Credentials) -> Result<Li
     let agent_id = credentials.agent_id;
     Ok(match &options.transport {
         Transport::Nats { url } => {
-            let client = nats::connect(url, &format!("planexec-agent-{agent_id}")).await?;
+            let login = nats::Login {
+                creds: options.nats_creds.clone(),
+                inbox_prefix: options
+                    .nats_creds
+                    .as_ref()
+                    .map(|_| options.namespace.agent_inbox_prefix(agent_id)),
+            };
+            let client = nats::connect(url, &format!("planexec-agent-{agent_id}"), &login).await?;
             Link::Nats(Box::new(nats::NatsLink::new(
                 client,
                 options.namespace.clone(),

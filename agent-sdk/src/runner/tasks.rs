@@ -219,6 +219,16 @@ impl<H: Handler> Tasks<H> {
             _ = cancel.cancelled() => Ending::Cancelled,
             _ = self.release_all.cancelled() => Ending::Released,
         };
+        // A cancelled attempt is over at the coordinator: whatever the handler says after the
+        // cancel (often a release, as it was told to stop) is not reported.
+        let ending = match ending {
+            Ending::Returned(_) if self.was_cancelled(&key) => {
+                self.counters.cancelled.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(task = %key.task_id, attempt = key.attempt, "cancelled: no final event");
+                return;
+            }
+            other => other,
+        };
         match ending {
             Ending::Returned(Ok(result)) => self.finish(key, result).await,
             Ending::Returned(Err(e)) => {
@@ -232,6 +242,10 @@ impl<H: Handler> Tasks<H> {
             Ending::Released => {
                 cancel.cancel();
                 self.stop(join).await;
+                if self.was_cancelled(&key) {
+                    self.counters.cancelled.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
                 let error = TaskError::release("the agent shut down before the task finished");
                 self.finish(key, Err(error)).await;
             }

@@ -87,11 +87,13 @@ impl HttpLink {
     }
 
     /// Tells the gateway the agent is alive.
-    pub async fn heartbeat(&self) -> Result<(), Error> {
+    /// Posts a sign of life saying the agent holds `in_flight` tasks.
+    pub async fn heartbeat(&self, in_flight: u32) -> Result<(), Error> {
         let response = self
             .client
             .post(agent_url(&self.gateway, self.agent_id, "heartbeat"))
             .bearer_auth(&self.token)
+            .json(&serde_json::json!({ "in_flight": in_flight }))
             .timeout(self.request_timeout)
             .send()
             .await

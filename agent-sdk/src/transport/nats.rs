@@ -25,28 +25,82 @@ use planexec_schemas::task::AgentMessage;
 use crate::Error;
 use crate::outbox::{Deliver, Delivered};
 
+/// How an agent logs in to NATS: its credentials file and the inbox prefix its permissions
+/// allow (`_INBOX_<agent_id>`), or nothing for servers without authentication.
+#[derive(Debug, Clone, Default)]
+pub struct Login {
+    pub creds: Option<std::path::PathBuf>,
+    pub inbox_prefix: Option<String>,
+}
+
 /// Connects to NATS. Unreachable at first is not an error: the client keeps trying in the
 /// background (and reconnects by itself later), and every operation waits or fails meanwhile.
-pub async fn connect(url: &str, name: &str) -> Result<async_nats::Client, Error> {
-    let url_for_log = url.to_owned();
-    async_nats::ConnectOptions::new()
-        .name(name)
+/// Refused credentials are: [`Error::Unauthorised`], at once; refused later (the credentials
+/// were revoked) or a subject the agent may not use is logged as an error, once per kind.
+pub async fn connect(url: &str, name: &str, login: &Login) -> Result<async_nats::Client, Error> {
+    let mut options = async_nats::ConnectOptions::new().name(name);
+    if let Some(creds) = &login.creds {
+        options = options.credentials_file(creds).await.map_err(|e| {
+            Error::Options(format!(
+                "cannot read the NATS credentials file {}: {e}",
+                creds.display()
+            ))
+        })?;
+    }
+    if let Some(prefix) = &login.inbox_prefix {
+        options = options.custom_inbox_prefix(prefix);
+    }
+    // A first try without retrying tells refused credentials from a server not up yet.
+    match with_events(options.clone(), url).connect(url).await {
+        Ok(client) => return Ok(client),
+        Err(e)
+            if matches!(
+                e.kind(),
+                async_nats::ConnectErrorKind::AuthorizationViolation
+                    | async_nats::ConnectErrorKind::Authentication
+            ) =>
+        {
+            return Err(Error::Unauthorised {
+                detail: format!("NATS at {url} refused the agent's credentials: {e}"),
+            });
+        }
+        Err(e) => tracing::info!(%url, error = %e, "NATS not reachable yet; retrying"),
+    }
+    with_events(options, url)
         .retry_on_initial_connect()
-        .event_callback(move |event| {
-            let url = url_for_log.clone();
-            async move {
-                match event {
-                    async_nats::Event::Connected => tracing::info!(%url, "connected to NATS"),
-                    async_nats::Event::Disconnected => {
-                        tracing::warn!(%url, "disconnected from NATS; reconnecting")
-                    }
-                    other => tracing::debug!(%url, event = %other, "NATS event"),
-                }
-            }
-        })
         .connect(url)
         .await
         .map_err(|e| Error::unreachable(format!("NATS at {url}"), e))
+}
+
+fn with_events(options: async_nats::ConnectOptions, url: &str) -> async_nats::ConnectOptions {
+    let url = std::sync::Arc::new(url.to_owned());
+    let refused = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    options.event_callback(move |event| {
+        let url = url.clone();
+        let refused = refused.clone();
+        async move {
+            use std::sync::atomic::Ordering;
+            match event {
+                async_nats::Event::Connected => {
+                    refused.store(false, Ordering::Relaxed);
+                    tracing::info!(url = %url, "connected to NATS")
+                }
+                async_nats::Event::Disconnected => {
+                    tracing::warn!(url = %url, "disconnected from NATS; reconnecting")
+                }
+                async_nats::Event::ServerError(async_nats::ServerError::AuthorizationViolation) => {
+                    if !refused.swap(true, Ordering::Relaxed) {
+                        tracing::error!(url = %url, "NATS refused the agent's credentials (revoked or rotated?); register again or use the new credentials");
+                    }
+                }
+                async_nats::Event::ServerError(e) => {
+                    tracing::error!(url = %url, error = %e, "NATS refused an operation of the agent")
+                }
+                other => tracing::debug!(url = %url, event = %other, "NATS event"),
+            }
+        }
+    })
 }
 
 /// One agent's view of NATS.
@@ -184,12 +238,47 @@ impl NatsLink {
         Ok(Fetched { batch })
     }
 
+    /// Hands every rejection notice for this agent to `observer` (and the log) until `stop`.
+    pub async fn notices(
+        &self,
+        observer: std::sync::Arc<dyn crate::Observer>,
+        stop: tokio_util::sync::CancellationToken,
+    ) {
+        let subject = self.ns.notices_subject(self.agent_id);
+        let mut notices = match self.client.subscribe(subject.clone()).await {
+            Ok(subscription) => subscription,
+            Err(e) => {
+                tracing::warn!(%subject, error = %e, "cannot listen for rejection notices");
+                return;
+            }
+        };
+        loop {
+            let message = tokio::select! {
+                _ = stop.cancelled() => return,
+                message = notices.next() => match message {
+                    Some(message) => message,
+                    None => return,
+                },
+            };
+            match serde_json::from_slice::<planexec_schemas::notice::RejectionNotice>(
+                &message.payload,
+            ) {
+                Ok(notice) => {
+                    tracing::warn!(event = ?notice.event_id, task = ?notice.task_id, code = %notice.code,
+                        reason = %notice.reason, "the coordinator rejected an event");
+                    observer.rejected(&notice);
+                }
+                Err(e) => tracing::debug!(error = %e, "unreadable rejection notice"),
+            }
+        }
+    }
+
     /// Publishes a sign of life (core NATS: lost while disconnected, which is fine).
     pub async fn heartbeat(&self, in_flight: u32) -> Result<(), Error> {
         let beat = Heartbeat {
             agent_id: self.agent_id,
             timestamp: chrono::Utc::now(),
-            in_flight,
+            in_flight: Some(in_flight),
         };
         let payload = serde_json::to_vec(&beat).map_err(|e| Error::Protocol {
             what: "the heartbeat".into(),
