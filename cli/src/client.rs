@@ -64,6 +64,15 @@ impl ApiClient {
         .await
     }
 
+    /// A DELETE that answers 204 (no body).
+    pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
+        let sent = self.request(reqwest::Method::DELETE, path).send().await;
+        match sent {
+            Ok(response) if response.status() == reqwest::StatusCode::NO_CONTENT => Ok(()),
+            other => decode::<serde_json::Value>(other, path).await.map(|_| ()),
+        }
+    }
+
     pub async fn post_bytes<T: DeserializeOwned>(
         &self,
         path: &str,

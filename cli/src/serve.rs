@@ -39,10 +39,20 @@ pub struct Connect<'a> {
     pub schema: Schema,
 }
 
+/// How long the coordinator's work waits for a database connection before it fails and is
+/// retried (ingestion, the scheduler, commands).
+const COORDINATOR_ACQUIRE: Duration = Duration::from_secs(5);
+
+/// How long an HTTP request waits for a database connection: with PostgreSQL down, the API
+/// answers 503 within about this long (and at once while its circuit breaker is open).
+const API_ACQUIRE: Duration = Duration::from_millis(1500);
+
 /// The connections of a server process.
 #[derive(Debug)]
 pub struct Process {
     pub pool: PgPool,
+    /// The gateway's own pool, quick to give up (see [`API_ACQUIRE`]).
+    pub api_pool: PgPool,
     pub nats: async_nats::Client,
     /// The process's Prometheus recorder, when it could be installed.
     pub metrics: Option<PrometheusHandle>,
@@ -70,7 +80,8 @@ impl Process {
     /// Connects to the database and NATS (each waited for up to 30 s) and installs the metrics
     /// recorder.
     pub async fn connect(to: Connect<'_>) -> anyhow::Result<Self> {
-        let pool = stack::pool(to.database_url, to.max_connections).await?;
+        let pool = stack::pool(to.database_url, to.max_connections, COORDINATOR_ACQUIRE).await?;
+        let api_pool = stack::pool(to.database_url, to.max_connections, API_ACQUIRE).await?;
         match to.schema {
             Schema::Migrate => stack::migrate(&pool).await?,
             Schema::Require => anyhow::ensure!(
@@ -81,6 +92,7 @@ impl Process {
         let nats = stack::nats(to.nats_url, to.nats_creds).await?;
         Ok(Self {
             pool,
+            api_pool,
             nats,
             metrics: metrics(),
         })
@@ -95,7 +107,7 @@ impl Process {
             None => None,
         };
         let gateway = roles.gateway.map(|(listener, options)| {
-            let state = AppState::new(self.pool.clone(), self.nats.clone(), options);
+            let state = AppState::new(self.api_pool.clone(), self.nats.clone(), options);
             (listener, state)
         });
         let metrics = roles.metrics.zip(self.metrics.clone());

@@ -115,10 +115,52 @@ pub struct ExecutionArgs {
     /// Workers applying events at once (each owns a share of the executions).
     #[arg(long, env = "PLANEXE_INGEST_WORKERS", default_value_t = 8)]
     pub ingest_workers: usize,
+    /// How long a task taken by an agent (NATS) or handed out over HTTP stays its own before it
+    /// is offered again, unless the agent acknowledges or reports on it.
+    #[arg(long, env = "PLANEXE_AGENT_ACK_WAIT_SECONDS", default_value_t = 15)]
+    pub agent_ack_wait_seconds: u64,
+    #[command(flatten)]
+    pub nats_auth: NatsAuthArgs,
+}
+
+/// The keys with which a coordinator makes each agent's NATS credentials (`planexec nats init`
+/// writes them and a `planexec.env` naming them). Unset: NATS takes no credentials, and agents
+/// get none.
+#[derive(Debug, Clone, Args)]
+pub struct NatsAuthArgs {
+    /// The planexec account's public key.
+    #[arg(long, env = "PLANEXE_NATS_ACCOUNT", requires = "nats_signing_key_file")]
+    pub nats_account: Option<String>,
+    /// The account signing key's seed file.
+    #[arg(long, env = "PLANEXE_NATS_SIGNING_KEY_FILE", requires = "nats_account")]
+    pub nats_signing_key_file: Option<PathBuf>,
+    /// The operator signing key's seed file, to revoke deleted or rotated agents' users.
+    #[arg(long, env = "PLANEXE_NATS_OPERATOR_SIGNING_KEY_FILE")]
+    pub nats_operator_signing_key_file: Option<PathBuf>,
+    /// A system user's credentials, to push the account's revocations to the servers.
+    #[arg(long, env = "PLANEXE_NATS_SYSTEM_CREDS")]
+    pub nats_system_creds: Option<PathBuf>,
+}
+
+impl NatsAuthArgs {
+    fn options(&self, servers: &str) -> Option<planexec_coordinator::NatsAuthOptions> {
+        Some(planexec_coordinator::NatsAuthOptions {
+            account: self.nats_account.clone()?,
+            signing_key_file: self.nats_signing_key_file.clone()?,
+            operator_signing_key_file: self.nats_operator_signing_key_file.clone(),
+            system_creds: self.nats_system_creds.clone(),
+            servers: servers.to_owned(),
+        })
+    }
 }
 
 impl ExecutionArgs {
-    pub fn options(&self, namespace: &Namespace) -> anyhow::Result<planexec_coordinator::Options> {
+    /// The coordinator's options; `nats_url` is where revocations are pushed.
+    pub fn options(
+        &self,
+        namespace: &Namespace,
+        nats_url: &str,
+    ) -> anyhow::Result<planexec_coordinator::Options> {
         anyhow::ensure!(
             self.task_max_attempts >= 1,
             "PLANEXE_TASK_MAX_ATTEMPTS must be at least 1"
@@ -150,6 +192,8 @@ impl ExecutionArgs {
             agent_offline_after: Duration::from_secs(self.agent_offline_after_seconds),
             batch_size: self.batch_size,
             ingest_workers: self.ingest_workers.max(1),
+            agent_ack_wait: Duration::from_secs(self.agent_ack_wait_seconds.max(1)),
+            nats_auth: self.nats_auth.options(nats_url),
             ..planexec_coordinator::Options::default()
         })
     }

@@ -21,6 +21,8 @@ const DATABASE: &str = "planexec";
 pub struct Servers {
     pub database_url: SecretString,
     pub nats_url: String,
+    /// The authentication of the private NATS (its files in the data folder).
+    pub nats_auth: Option<planexec_nats_auth::Written>,
     pub private_postgres: Option<PrivatePostgres>,
     pub private_nats: Option<PrivateNats>,
 }
@@ -38,30 +40,46 @@ pub async fn for_up(connections: &Connections, data_dir: &Path) -> anyhow::Resul
             }
         },
     };
-    let (nats_url, private_nats) = match &connections.nats_url {
-        Some(url) => (url.clone(), None),
+    let (nats_url, private_nats, nats_auth) = match &connections.nats_url {
+        Some(url) => (url.clone(), None, None),
         None => {
             if jetstream_answers(LOCAL_NATS).await {
-                (LOCAL_NATS.to_owned(), None)
+                (LOCAL_NATS.to_owned(), None, None)
             } else {
-                let options = NatsOptions {
-                    store_dir: data_dir.join("nats"),
-                    port: None,
-                    config: None,
-                };
-                let nats = tokio::task::spawn_blocking(move || PrivateNats::start(&options))
-                    .await?
-                    .context("starting a private nats-server")?;
-                (nats.url(), Some(nats))
+                let (nats, auth) = start_private_nats(data_dir).await?;
+                (nats.url(), Some(nats), Some(auth))
             }
         }
     };
     Ok(Servers {
         database_url,
         nats_url,
+        nats_auth,
         private_postgres,
         private_nats,
     })
+}
+
+/// A private nats-server with authentication: the setup in `<data>/nats-auth` (made the first
+/// time), its JetStream store in `<data>/nats`.
+async fn start_private_nats(
+    data_dir: &Path,
+) -> anyhow::Result<(PrivateNats, planexec_nats_auth::Written)> {
+    let auth_dir = data_dir.join("nats-auth");
+    let auth = if auth_dir.join("nats.conf").exists() {
+        planexec_nats_auth::Written::read(&auth_dir)?
+    } else {
+        planexec_nats_auth::Setup::generate().write(&auth_dir)?
+    };
+    let options = NatsOptions {
+        store_dir: data_dir.join("nats"),
+        port: None,
+        config: Some(auth.nats_conf.clone()),
+    };
+    let nats = tokio::task::spawn_blocking(move || PrivateNats::start(&options))
+        .await?
+        .context("starting a private nats-server")?;
+    Ok((nats, auth))
 }
 
 /// For the single-role processes: the configured servers, else the usual local ones.
@@ -161,12 +179,18 @@ async fn jetstream_answers(url: &str) -> bool {
     )
 }
 
-/// A pool on the database, waiting up to 30 s for it.
-pub async fn pool(url: &SecretString, max_connections: u32) -> anyhow::Result<PgPool> {
+/// A pool on the database, waiting up to 30 s for it; a query waits at most `acquire` for a
+/// connection.
+pub async fn pool(
+    url: &SecretString,
+    max_connections: u32,
+    acquire: Duration,
+) -> anyhow::Result<PgPool> {
     planexec_store::connect(
         url.expose_secret(),
         max_connections,
         Duration::from_secs(30),
+        acquire,
     )
     .await
     .with_context(|| {

@@ -26,7 +26,7 @@ use nkeys::KeyPair;
 pub use account::Revoker;
 pub use agent::{AgentCredentials, mint};
 pub use jwt::claims as decode_claims;
-pub use setup::Setup;
+pub use setup::{Setup, Written};
 
 /// What went wrong making or reading keys, tokens or files.
 #[derive(Debug, thiserror::Error)]

@@ -28,12 +28,45 @@ pub struct Setup {
     account_signing: KeyPair,
 }
 
-/// The files [`Setup::write`] made.
+/// The files [`Setup::write`] made, and the account they are for.
 #[derive(Debug, Clone)]
 pub struct Written {
     pub nats_conf: PathBuf,
     pub env_file: PathBuf,
     pub service_creds: PathBuf,
+    pub system_creds: PathBuf,
+    pub account: String,
+    pub account_signing_key: PathBuf,
+    pub operator_signing_key: PathBuf,
+}
+
+impl Written {
+    /// The setup written into `dir` before, found through its `planexec.env`.
+    pub fn read(dir: &Path) -> Result<Self, Error> {
+        let env_file = dir.join("planexec.env");
+        let text = std::fs::read_to_string(&env_file).map_err(|e| Error::io(&env_file, e))?;
+        let value = |key: &str| -> Result<String, Error> {
+            text.lines()
+                .filter_map(|line| line.split_once('='))
+                .find(|(k, _)| k.trim() == key)
+                .map(|(_, v)| v.trim().to_owned())
+                .ok_or_else(|| {
+                    Error::io(
+                        &env_file,
+                        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("no {key}")),
+                    )
+                })
+        };
+        Ok(Self {
+            nats_conf: dir.join("nats.conf"),
+            service_creds: value(env::CREDS)?.into(),
+            system_creds: value(env::SYSTEM_CREDS)?.into(),
+            account: value(env::ACCOUNT)?,
+            account_signing_key: value(env::SIGNING_KEY_FILE)?.into(),
+            operator_signing_key: value(env::OPERATOR_SIGNING_KEY_FILE)?.into(),
+            env_file,
+        })
+    }
 }
 
 /// Environment variables naming the setup's files, as the services read them.
@@ -192,6 +225,10 @@ impl Setup {
             nats_conf,
             env_file,
             service_creds,
+            system_creds,
+            account: self.account.public_key(),
+            account_signing_key: signing,
+            operator_signing_key: operator_signing,
         })
     }
 }

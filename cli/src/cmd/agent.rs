@@ -11,6 +11,14 @@ use planexec_sim::{SimIdentity, SimOptions, SimTransport};
 pub enum Command {
     /// Run a simulated agent until interrupted.
     Run(RunArgs),
+    /// Register an agent; prints its token and can keep its NATS credentials.
+    Register(super::agent_admin::RegisterArgs),
+    /// Change an agent's name, role or capabilities.
+    Update(super::agent_admin::UpdateArgs),
+    /// Give an agent a new token and NATS credentials (the old ones stop working).
+    Rotate(super::agent_admin::RotateArgs),
+    /// Delete an agent (its token and NATS credentials stop working).
+    Delete(super::agent_admin::DeleteArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -43,6 +51,10 @@ pub struct RunArgs {
     /// The NATS server (NATS transport).
     #[arg(long, env = "PLANEXE_NATS_URL")]
     pub nats: Option<String>,
+    /// The agent's own NATS credentials file (the `nats_credentials` its registration returned),
+    /// for NATS servers with authentication.
+    #[arg(long, env = "PLANEXE_NATS_CREDS")]
+    pub nats_creds: Option<PathBuf>,
     /// Prefix of NATS subjects and streams.
     #[arg(long, env = "PLANEXE_NATS_NAMESPACE", default_value = "planexec")]
     pub nats_namespace: String,
@@ -80,7 +92,14 @@ pub struct RunArgs {
 }
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
-    let Command::Run(args) = command;
+    use super::agent_admin;
+    let args = match command {
+        Command::Run(args) => args,
+        Command::Register(args) => return agent_admin::register(args).await,
+        Command::Update(args) => return agent_admin::update(args).await,
+        Command::Rotate(args) => return agent_admin::rotate(args).await,
+        Command::Delete(args) => return agent_admin::delete(args).await,
+    };
     let Sim::Larry = args.sim;
     let options = sim_options(&args)?;
     let shutdown = crate::shutdown::shutdown_on_signal();
@@ -150,6 +169,7 @@ pub fn sim_options(args: &RunArgs) -> anyhow::Result<SimOptions> {
             TransportKind::Http => SimTransport::Http,
         },
         nats_url,
+        nats_creds: args.nats_creds.clone(),
         gateway_url: args.gateway.clone(),
         identity,
         operator_token: std::env::var("PLANEXE_OPERATOR_TOKEN")

@@ -37,7 +37,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let metrics_address = metrics.as_ref().map(|l| l.local_addr()).transpose()?;
     let started = process
         .start(Roles {
-            coordinator: Some(args.execution.options(&connections.namespace)?),
+            coordinator: Some(args.execution.options(&connections.namespace, &nats_url)?),
             gateway: None,
             metrics,
         })

@@ -36,7 +36,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     let (database_url, _) = stack::configured(&connections);
-    let pool = stack::pool(&database_url, 2).await?;
+    let pool = stack::pool(&database_url, 2, std::time::Duration::from_secs(30)).await?;
     match args.direction {
         Direction::Up { .. } => stack::migrate(&pool).await?,
         Direction::Down { to, all, .. } => {

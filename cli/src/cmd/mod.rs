@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod agent;
+pub mod agent_admin;
 pub mod coordinator;
 pub mod demo;
 pub mod exec;

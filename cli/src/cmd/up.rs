@@ -37,7 +37,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let process = Process::connect(Connect {
         database_url: &servers.database_url,
         nats_url: &servers.nats_url,
-        nats_creds: connections.nats_creds.as_deref(),
+        nats_creds: servers
+            .nats_auth
+            .as_ref()
+            .map(|auth| auth.service_creds.as_path())
+            .or(connections.nats_creds.as_deref()),
         max_connections: 32,
         schema: Schema::Migrate,
     })
@@ -55,9 +59,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             )
         })?;
     let url = format!("http://{}", listener.local_addr()?);
+    let mut coordinator = args
+        .execution
+        .options(&connections.namespace, &servers.nats_url)?;
+    if let Some(auth) = &servers.nats_auth {
+        coordinator.nats_auth = Some(planexec_coordinator::NatsAuthOptions {
+            account: auth.account.clone(),
+            signing_key_file: auth.account_signing_key.clone(),
+            operator_signing_key_file: Some(auth.operator_signing_key.clone()),
+            system_creds: Some(auth.system_creds.clone()),
+            servers: servers.nats_url.clone(),
+        });
+    }
     let started = process
         .start(Roles {
-            coordinator: Some(args.execution.options(&connections.namespace)?),
+            coordinator: Some(coordinator),
             gateway: Some((listener, gateway)),
             metrics: None,
         })
@@ -75,6 +91,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         servers.nats_url,
         private(servers.private_nats.is_some())
     );
+    if let Some(auth) = &servers.nats_auth {
+        println!(
+            "  NATS auth  on; agents get their own credentials when registered (setup in {})",
+            auth.env_file.parent().unwrap_or(&data_dir).display()
+        );
+    }
     match made {
         Some(path) => println!(
             "  operator token (new, kept in {}): {}",
