@@ -197,7 +197,15 @@ async fn malformed_messages_are_dead_lettered_while_the_stream_keeps_flowing() {
     let letters = planexec_store::events::dead_letters(&stack.pool, 10)
         .await
         .expect("dead letters");
-    assert_eq!(letters.len(), 6, "{letters:?}");
+    // The event of an unknown execution is not among them: it is retried for about 30 s first
+    // (its execution may yet be committed by another replica).
+    assert_eq!(letters.len(), 5, "{letters:?}");
+    assert!(
+        letters
+            .iter()
+            .all(|l| !l.subject.ends_with(&unknown.execution_id.to_string())),
+        "an unknown execution's event was dead-lettered at once: {letters:?}"
+    );
     assert!(
         letters
             .iter()
@@ -208,7 +216,6 @@ async fn malformed_messages_are_dead_lettered_while_the_stream_keeps_flowing() {
             .iter()
             .any(|l| l.error.contains("the subject names execution"))
     );
-    assert!(letters.iter().any(|l| l.error.contains("does not exist")));
     assert!(letters.iter().any(|l| l.error.contains("progress")));
     assert!(letters.iter().all(|l| l.stream_sequence.is_some()));
 }

@@ -122,7 +122,7 @@ fn field_errors_of_the_document_are_all_reported() {
     assert_eq!(fields, ["phases[1].title", "phases[1].tasks[1].capability"]);
     assert!(
         err.to_string()
-            .contains("phases[1].title: must not be empty"),
+            .contains("phases[1].title: must hold a visible character"),
         "{err}"
     );
 }

@@ -65,11 +65,14 @@ async fn a_re_sent_event_is_accepted_idempotently() {
     let body = json!({"event_id": event_id, "event_type": "task_complete", "output": {"n": 1}});
     let once: ReportEventResponse = api.report(&larry, &first, body.clone()).await.parse(200);
     assert_eq!(once.disposition, Disposition::Applied);
-    let twice: ReportEventResponse = api.report(&larry, &first, body).await.parse(202);
+    // The answer to the copy hands back the task the first answer carried (its agent never
+    // reported on it, as if that answer had been lost).
+    let twice: ReportEventResponse = api.report(&larry, &first, body).await.parse(200);
     assert_eq!(
         (twice.disposition, twice.event_id),
         (Disposition::Duplicate, event_id)
     );
+    assert_eq!(twice.next, once.next, "{twice:?}");
     let history: EventList = api
         .op_get(&format!("/api/executions/{id}/events?type=task_complete"))
         .await

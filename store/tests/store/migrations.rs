@@ -30,6 +30,8 @@ async fn migrations_upgrade_downgrade_and_upgrade_again_on_a_clean_database() {
             "execution_subtasks",
             "execution_tasks",
             "executions",
+            "installation",
+            "nats_revocations",
             "plan_subtasks",
             "plan_task_dependencies",
             "plan_tasks",
