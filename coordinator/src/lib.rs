@@ -8,6 +8,8 @@
 //! - [`commands`]: request/reply on `planexec.cmd.*`.
 //! - [`scheduler`]: stored deadlines, agent liveness, heartbeats.
 //! - [`streams`]: the streams and consumers, created idempotently.
+//! - [`notify`]: webhook notifications of changes, and their delivery from the outbox.
+//! - `metrics`, [`gauges`]: counters and histograms as things happen; gauges sampled.
 //! - [`directory`], [`liveness`]: what the coordinator knows of agents.
 //! - [`service`]: a replica's loops, started and stopped together.
 //! - `error`: [`Error`], what can stop the coordinator (its database or NATS failing).
@@ -16,10 +18,12 @@ pub mod commands;
 pub mod directory;
 pub mod engine;
 mod error;
+pub mod gauges;
 pub mod ingest;
 pub mod liveness;
 pub mod machine;
 mod metrics;
+pub mod notify;
 mod options;
 pub mod scheduler;
 pub mod service;

@@ -5,6 +5,7 @@ use std::time::Duration;
 use planexec_schemas::subjects::Namespace;
 
 use crate::machine::RetryPolicy;
+use crate::notify::deliver::WebhookOptions;
 
 /// Tunables of a coordinator. `Default` gives the documented defaults.
 #[derive(Debug, Clone)]
@@ -38,6 +39,8 @@ pub struct Options {
     pub liveness_flush_interval: Duration,
     /// Most commands handled at once by one coordinator.
     pub command_concurrency: usize,
+    /// How webhook notifications are delivered and retried.
+    pub webhooks: WebhookOptions,
 }
 
 impl Default for Options {
@@ -57,6 +60,7 @@ impl Default for Options {
             scheduler_interval: Duration::from_millis(250),
             liveness_flush_interval: Duration::from_secs(2),
             command_concurrency: 64,
+            webhooks: WebhookOptions::default(),
         }
     }
 }

@@ -4,3 +4,4 @@ mod delivery;
 mod flow;
 mod replicas;
 mod support;
+mod webhooks;
