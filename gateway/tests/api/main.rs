@@ -5,6 +5,7 @@ mod conductor;
 mod events;
 mod executions;
 mod misc;
+mod observe;
 mod plans;
 mod strict_json;
 mod support;
