@@ -14,12 +14,15 @@ use planexec_schemas::{Id, new_id};
 
 use super::support::Stack;
 
+/// What a receiver took: each request's headers and body.
+type Taken = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
+
 /// A receiver that answers 500 while `failing`, then 200, and keeps what it took.
 #[derive(Clone, Default)]
 struct Receiver {
     failing: Arc<AtomicBool>,
     refused: Arc<AtomicUsize>,
-    taken: Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>,
+    taken: Taken,
 }
 
 impl Receiver {
