@@ -64,7 +64,7 @@ pub struct Roles {
     pub coordinator: Option<planexec_coordinator::Options>,
     /// The gateway's listener and options.
     pub gateway: Option<(TcpListener, GatewayOptions)>,
-    /// Where a process without a gateway serves `/metrics` and `/healthz`.
+    /// Where a process without a gateway serves `/metrics`, `/healthz` and `/readyz`.
     pub metrics: Option<TcpListener>,
 }
 
@@ -73,7 +73,14 @@ pub struct Roles {
 pub struct Started {
     coordinator: Option<Coordinator>,
     gateway: Option<(TcpListener, AppState)>,
-    metrics: Option<(TcpListener, PrometheusHandle)>,
+    metrics: Option<(TcpListener, PrometheusHandle, Probes)>,
+}
+
+/// What `/readyz` checks: the connections of the process.
+#[derive(Debug, Clone)]
+struct Probes {
+    pool: PgPool,
+    nats: async_nats::Client,
 }
 
 impl Process {
@@ -110,7 +117,14 @@ impl Process {
             let state = AppState::new(self.api_pool.clone(), self.nats.clone(), options);
             (listener, state)
         });
-        let metrics = roles.metrics.zip(self.metrics.clone());
+        let probes = Probes {
+            pool: self.pool.clone(),
+            nats: self.nats.clone(),
+        };
+        let metrics = roles
+            .metrics
+            .zip(self.metrics.clone())
+            .map(|(listener, handle)| (listener, handle, probes));
         Ok(Started {
             coordinator,
             gateway,
@@ -129,8 +143,8 @@ impl Started {
     ) -> anyhow::Result<()> {
         let shutdown = shutdown_on_signal();
         let stop = shutdown.token.clone();
-        if let Some((listener, handle)) = self.metrics {
-            tokio::spawn(serve_metrics(listener, handle, stop.clone()));
+        if let Some((listener, handle, probes)) = self.metrics {
+            tokio::spawn(serve_metrics(listener, handle, probes, stop.clone()));
         }
         let coordinator = self.coordinator.map(|c| tokio::spawn(c.run(stop.clone())));
         beside(stop.clone());
@@ -158,14 +172,38 @@ impl Started {
     }
 }
 
-/// `/metrics` (Prometheus) and `/healthz` for a process without a gateway.
-async fn serve_metrics(listener: TcpListener, handle: PrometheusHandle, stop: CancellationToken) {
+/// `/metrics` (Prometheus), `/healthz` (the process is up) and `/readyz` (PostgreSQL and NATS
+/// are reachable; 503 otherwise) for a process without a gateway.
+async fn serve_metrics(
+    listener: TcpListener,
+    handle: PrometheusHandle,
+    probes: Probes,
+    stop: CancellationToken,
+) {
     let app = axum::Router::new()
         .route(
             "/metrics",
             axum::routing::get(move || std::future::ready(handle.render())),
         )
-        .route("/healthz", axum::routing::get(|| std::future::ready("ok")));
+        .route("/healthz", axum::routing::get(|| std::future::ready("ok")))
+        .route(
+            "/readyz",
+            axum::routing::get(move || {
+                let probes = probes.clone();
+                async move {
+                    let database = sqlx::query("SELECT 1").execute(&probes.pool).await.is_ok();
+                    let nats =
+                        probes.nats.connection_state() == async_nats::connection::State::Connected;
+                    let status = if database && nats {
+                        axum::http::StatusCode::OK
+                    } else {
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    let body = serde_json::json!({ "database": database, "nats": nats });
+                    (status, axum::Json(body))
+                }
+            }),
+        );
     let served =
         axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
     if let Err(e) = served.await {
@@ -173,10 +211,32 @@ async fn serve_metrics(listener: TcpListener, handle: PrometheusHandle, stop: Ca
     }
 }
 
-/// Installs the process's Prometheus recorder (once) and returns its handle.
+/// Bucket bounds (seconds) of every `_seconds` histogram: from a fast HTTP answer or dispatch
+/// (5 ms) to a long task (2 h). Histograms with buckets aggregate across replicas; summaries
+/// do not.
+const SECONDS_BUCKETS: [f64; 18] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0,
+    1800.0, 3600.0, 7200.0,
+];
+
+/// Bucket bounds of the batch-size histogram (`planexec_coordinator_batch_items`).
+const ITEMS_BUCKETS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
+/// Installs the process's Prometheus recorder (once) and returns its handle; sets
+/// `planexec_build_info`.
 fn metrics() -> Option<PrometheusHandle> {
-    metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS_BUCKETS)
+        .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_items".into()), &ITEMS_BUCKETS))
+        .and_then(|b| b.install_recorder())
         .map_err(|e| tracing::warn!(error = %e, "metrics are off"))
-        .ok()
+        .ok()?;
+    metrics::gauge!(
+        "planexec_build_info",
+        "version" => env!("CARGO_PKG_VERSION"),
+        "commit" => option_env!("PLANEXEC_COMMIT").unwrap_or("unknown"),
+    )
+    .set(1.0);
+    Some(handle)
 }

@@ -9,6 +9,8 @@
 //! - [`scheduler`]: stored deadlines, agent liveness, heartbeats; [`holders`]: tasks handed out
 //!   again when their agent came back without them.
 //! - [`streams`]: the streams and consumers, created idempotently.
+//! - [`notify`]: webhook notifications of changes, and their delivery from the outbox.
+//! - `metrics`, [`gauges`]: counters and histograms as things happen; gauges sampled.
 //! - [`directory`], [`liveness`]: what the coordinator knows of agents.
 //! - [`service`]: a replica's loops, started and stopped together.
 //! - [`auth`]: agents' NATS credentials, minted and revoked.
@@ -20,10 +22,12 @@ pub mod directory;
 pub mod engine;
 mod error;
 pub mod holders;
+pub mod gauges;
 pub mod ingest;
 pub mod liveness;
 pub mod machine;
 mod metrics;
+pub mod notify;
 mod options;
 pub mod scheduler;
 pub mod service;

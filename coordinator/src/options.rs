@@ -6,6 +6,7 @@ use std::time::Duration;
 use planexec_schemas::subjects::Namespace;
 
 use crate::machine::RetryPolicy;
+use crate::notify::deliver::WebhookOptions;
 
 /// Tunables of a coordinator. `Default` gives the documented defaults.
 #[derive(Debug, Clone)]
@@ -49,6 +50,8 @@ pub struct Options {
     /// NATS authentication: when set, every agent registered gets NATS credentials of its own,
     /// and deleting an agent or rotating its credentials revokes the old ones.
     pub nats_auth: Option<NatsAuthOptions>,
+    /// How webhook notifications are delivered and retried.
+    pub webhooks: WebhookOptions,
 }
 
 /// Where the keys that make agents' NATS credentials are (see `planexec nats init`).
@@ -87,6 +90,7 @@ impl Default for Options {
             command_concurrency: 64,
             holder_grace: Duration::from_secs(3),
             nats_auth: None,
+            webhooks: WebhookOptions::default(),
         }
     }
 }

@@ -65,6 +65,12 @@ pub async fn flush_liveness(engine: &Engine) -> Result<(), Error> {
     for agent in &offline {
         tracing::warn!(%agent, "agent shows no sign of life; marked offline");
     }
+    let now = Utc::now();
+    let notifications: Vec<_> = offline
+        .iter()
+        .map(|agent| crate::notify::agent_offline(*agent, now))
+        .collect();
+    planexec_store::webhooks::enqueue(pool, &notifications).await?;
     for agent in &changed {
         tracing::info!(%agent, "agent is back online");
     }

@@ -6,7 +6,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::NatsAuth;
 use crate::engine::Engine;
-use crate::{Error, Options, commands, ingest, scheduler, streams};
+use crate::{Error, Options, commands, gauges, ingest, notify, scheduler, streams};
 
 /// A coordinator ready to run: streams exist, the consumer is bound.
 #[derive(Debug)]
@@ -64,6 +64,16 @@ impl Coordinator {
     /// the work in progress and returns.
     pub async fn run(self, shutdown: CancellationToken) {
         let tasks = TaskTracker::new();
+        tasks.spawn(gauges::run(
+            self.engine.pool().clone(),
+            self.consumer.clone(),
+            shutdown.clone(),
+        ));
+        tasks.spawn(notify::deliver::run(
+            self.engine.pool().clone(),
+            self.engine.options().webhooks.clone(),
+            shutdown.clone(),
+        ));
         tasks.spawn(ingest::run(
             self.engine.clone(),
             self.consumer,

@@ -5,6 +5,7 @@
 //! foreign agent reading `schemas/json/`) can depend on it.
 //!
 //! - [`agent`]: agents, their capabilities and liveness.
+//! - [`admin`]: the operator's figures (`GET /api/admin/metrics`).
 //! - [`plan`]: imported plans (phases, tasks, subtasks, dependencies) and the plan document.
 //! - [`decomposition`]: a decomposed plan, as the importer makes it and the store writes it.
 //! - [`execution`]: executions, their tasks and the status enums of the state machine.
@@ -13,11 +14,13 @@
 //! - [`command`]: NATS request/reply commands to the coordinator and their typed errors.
 //! - [`api`]: HTTP request and response bodies of the gateway.
 //! - [`update`]: compact live updates published per execution.
+//! - [`webhook`]: webhook subscriptions, notifications and deliveries.
 //! - [`subjects`]: NATS subject and stream names.
 //! - [`validate`]: field-level validation shared by the gateway and the coordinator, and the
 //!   `FieldError` every rule reports (its own module, so the bodies that carry it need not
 //!   import the rules that check them).
 
+pub mod admin;
 pub mod agent;
 pub mod api;
 pub mod command;
@@ -31,6 +34,7 @@ pub mod subjects;
 pub mod task;
 pub mod update;
 pub mod validate;
+pub mod webhook;
 
 mod json_schema;
 

@@ -15,14 +15,18 @@
 //! The store takes plans as `planexec_schemas::decomposition::Decomposition`, so it does not
 //! link the importer.
 //! - [`events`]: the history of executions and the dead letters.
+//! - [`metrics`]: the figures of the operator's report and of the coordinator's gauges.
+//! - [`webhooks`]: webhook subscriptions and the durable outbox of their deliveries.
 
 pub mod agents;
 mod error;
 pub mod events;
 pub mod executions;
 pub mod installation;
+pub mod metrics;
 pub mod plans;
 mod rows;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -1,5 +1,10 @@
 //! `planexec coordinator`: one coordinator replica (run several for scale and availability).
 
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
 use crate::serve::{Connect, Process, Roles, Schema};
 use crate::settings::{ConnectionArgs, ExecutionArgs, ShutdownArgs};
 use crate::stack;
@@ -13,10 +18,15 @@ pub struct Args {
     pub shutdown: ShutdownArgs,
     #[command(flatten)]
     pub execution: ExecutionArgs,
-    /// Serve `/metrics` (Prometheus) and `/healthz` on this address (off when unset).
+    /// Serve `/metrics` (Prometheus), `/healthz` and `/readyz` on this address; `off` serves
+    /// none. Unset: 127.0.0.1:9464, or none (with a warning) when that port is taken, so that
+    /// several replicas can share a host.
     #[arg(long, env = "PLANEXE_METRICS_LISTEN")]
-    pub metrics_listen: Option<std::net::SocketAddr>,
+    pub metrics_listen: Option<String>,
 }
+
+/// Where metrics are served when nothing says otherwise.
+const DEFAULT_METRICS: &str = "127.0.0.1:9464";
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let connections = args.connections.resolve()?;
@@ -30,9 +40,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         schema: Schema::Migrate,
     })
     .await?;
-    let metrics = match (args.metrics_listen, &process.metrics) {
-        (Some(address), Some(_)) => Some(tokio::net::TcpListener::bind(address).await?),
-        _ => None,
+    let metrics = match &process.metrics {
+        Some(_) => metrics_listener(args.metrics_listen.as_deref()).await?,
+        None => None,
     };
     let metrics_address = metrics.as_ref().map(|l| l.local_addr()).transpose()?;
     let started = process
@@ -46,4 +56,29 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         println!("coordinator metrics at http://{address}/metrics");
     }
     started.serve(args.shutdown.grace(), |_| {}).await
+}
+
+/// Where the coordinator serves its metrics and probes, when it does.
+async fn metrics_listener(configured: Option<&str>) -> anyhow::Result<Option<TcpListener>> {
+    let Some(text) = configured.map(str::trim) else {
+        return Ok(match TcpListener::bind(DEFAULT_METRICS).await {
+            Ok(listener) => Some(listener),
+            Err(e) => {
+                tracing::warn!(address = DEFAULT_METRICS, error = %e, "no metrics endpoint: the default port is taken (set PLANEXE_METRICS_LISTEN)");
+                None
+            }
+        });
+    };
+    if matches!(text, "" | "off" | "none") {
+        return Ok(None);
+    }
+    let address: SocketAddr = text.parse().map_err(|e| {
+        anyhow::anyhow!(
+            "PLANEXE_METRICS_LISTEN {text:?} is not an address (host:port) or `off`: {e}"
+        )
+    })?;
+    let listener = TcpListener::bind(address).await.with_context(|| {
+        format!("cannot serve metrics on {address} (set PLANEXE_METRICS_LISTEN to a free port, or `off`)")
+    })?;
+    Ok(Some(listener))
 }

@@ -105,6 +105,16 @@ impl Engine {
                 })
                 .collect();
             crate::metrics::dispatched(confirmed.len());
+            let now = chrono::Utc::now();
+            for d in chunk.iter().filter(|d| {
+                confirmed
+                    .iter()
+                    .any(|c| c.1 == d.task_id && c.2 == d.attempt)
+            }) {
+                crate::metrics::dispatch_latency(
+                    (now - d.dispatched_at).num_milliseconds() as f64 / 1000.0,
+                );
+            }
             match engine::mark_published(self.pool(), &confirmed).await {
                 Ok(()) => {
                     for d in chunk.iter().filter(|d| {

@@ -30,10 +30,12 @@ impl Batch {
         cache: &StateCache,
     ) -> Publication {
         let mut publication = Publication::default();
+        crate::metrics::history(&self.history);
         for entry in self.entries.into_values() {
             for line in &entry.effects.logs {
                 line.emit(&entry.state);
             }
+            crate::metrics::finished(&entry.before, &entry.state);
             let saved = versions.get(&entry.state.id);
             if let Some((version, at)) = saved {
                 let update = update_of(&entry.before, &entry.state, *version, *at);

@@ -1,15 +1,16 @@
 //! Phase 4 of a transaction: what changed, written back. Tasks and their results in one
 //! statement per table, executions in one, the history in one; every saved execution's version
-//! is bumped, which is what cached states are checked against.
+//! is bumped, which is what cached states are checked against. The webhook notifications of
+//! the changes are written here too, so they exist exactly when the changes committed.
 
 use std::collections::HashMap;
 
 use chrono::Duration;
 use planexec_schemas::execution::{CurrentTask, ExecutionStatus};
 use planexec_schemas::{Id, Timestamp};
-use planexec_store::events;
 use planexec_store::executions::ExecutionRow;
 use planexec_store::executions::engine::{self, ExecutionSave, NodeSave};
+use planexec_store::{events, webhooks};
 use sqlx::PgConnection;
 
 use super::load::Batch;
@@ -38,6 +39,13 @@ pub(super) async fn save(
     engine::save_nodes(&mut *conn, &node_saves, &outputs).await?;
     let versions = engine::save_executions(&mut *conn, &execution_saves).await?;
     events::insert(&mut *conn, &batch.history).await?;
+    let now = chrono::Utc::now();
+    let notifications: Vec<_> = batch
+        .entries
+        .values()
+        .flat_map(|e| crate::notify::of_change(&e.before, &e.state, now))
+        .collect();
+    webhooks::enqueue(&mut *conn, &notifications).await?;
     Ok(versions
         .into_iter()
         .map(|(id, version, at)| (id, (version, at)))

@@ -5,3 +5,4 @@ mod flow;
 mod hardening;
 mod replicas;
 mod support;
+mod webhooks;

@@ -35,6 +35,11 @@ impl Stack {
         Self(planexec_test_stack::Stack::new().await)
     }
 
+    /// Wraps a stack started with options of the test's own.
+    pub fn wrap(stack: planexec_test_stack::Stack) -> Self {
+        Self(stack)
+    }
+
     /// Stores a plan of tasks given by their number of subtasks (0: the task is a leaf), all
     /// mapped to `send_email`, with dependencies `(task, on)` by task number.
     pub async fn plan(&self, shape: &[usize], deps: &[(usize, usize)]) -> Id {

@@ -1,12 +1,16 @@
 //! The router: every module's routes, the OpenAPI document built from them, and the layers
-//! that make every failure a problem+json answer (unknown route, wrong method, timeout, panic).
+//! that make every failure a problem+json answer (unknown route, wrong method, timeout, panic),
+//! with the request id and access log of [`requests`] around them.
 
+mod admin;
 mod agents;
 mod conductor;
 mod events;
 mod executions;
 mod health;
 mod plans;
+pub mod requests;
+mod webhooks;
 mod work;
 
 use std::sync::Arc;
@@ -22,7 +26,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::error::{ApiError, Dependency};
 use crate::options::GatewayOptions;
@@ -37,6 +40,8 @@ fn api_routes(options: &GatewayOptions) -> ApiRouter<AppState> {
         .merge(events::routes())
         .merge(plans::routes(options.upload_body_limit))
         .merge(conductor::routes())
+        .merge(admin::routes())
+        .merge(webhooks::routes())
 }
 
 fn describe(api: TransformOpenApi<'_>) -> TransformOpenApi<'_> {
@@ -76,7 +81,7 @@ pub fn app(state: AppState) -> Router {
     crate::extract::schema::state_wire_limits_in(&mut api);
     let document: Arc<String> = Arc::new(serde_json::to_string_pretty(&api).unwrap_or_default());
     let metrics = options.metrics.clone();
-    router
+    let router = router
         .route(
             "/api/openapi.json",
             get(move || {
@@ -126,9 +131,8 @@ pub fn app(state: AppState) -> Router {
             |_: Box<dyn std::any::Any + Send>| {
                 ApiError::Internal("a handler panicked".into()).into_response()
             },
-        ))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        ));
+    requests::around(router).with_state(state)
 }
 
 /// Answers 503 at once while the breaker is open; counts the answers of the others.

@@ -7,6 +7,7 @@ mod events;
 mod executions;
 mod misc;
 mod outages;
+mod observe;
 mod plans;
 mod strict_json;
 mod support;

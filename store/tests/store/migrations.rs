@@ -35,7 +35,9 @@ async fn migrations_upgrade_downgrade_and_upgrade_again_on_a_clean_database() {
             "plan_subtasks",
             "plan_task_dependencies",
             "plan_tasks",
-            "plans"
+            "plans",
+            "webhook_deliveries",
+            "webhooks"
         ]
     );
     let versions = planexec_store::applied_migrations(&pool)

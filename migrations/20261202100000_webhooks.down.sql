@@ -1,0 +1,3 @@
+DROP INDEX execution_events_by_recorded_at;
+DROP TABLE webhook_deliveries;
+DROP TABLE webhooks;
