@@ -12,6 +12,7 @@ use sqlx::PgPool;
 use crate::coordinator::CoordinatorClient;
 use crate::error::ApiError;
 use crate::options::GatewayOptions;
+use crate::stream::hub::Hub;
 
 /// Cheap-to-clone handle on the gateway's shared state.
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ struct Inner {
     consumers: Mutex<HashMap<Id, PullConsumer>>,
     /// When each polling agent's sign of life was last forwarded.
     heartbeats: Mutex<HashMap<Id, Instant>>,
+    /// Live views' NATS subscriptions, shared by their watchers.
+    streams: Hub,
 }
 
 impl AppState {
@@ -40,6 +43,7 @@ impl AppState {
             options.namespace.clone(),
             options.command_timeout,
         );
+        let streams = Hub::new(nats.clone(), pool.clone(), options.namespace.clone());
         Self(Arc::new(Inner {
             pool,
             nats,
@@ -49,6 +53,7 @@ impl AppState {
             token_hashes: Mutex::default(),
             consumers: Mutex::default(),
             heartbeats: Mutex::default(),
+            streams,
         }))
     }
 
@@ -66,6 +71,11 @@ impl AppState {
 
     pub fn coordinator(&self) -> &CoordinatorClient {
         &self.0.coordinator
+    }
+
+    /// The live views' subscriptions.
+    pub fn streams(&self) -> &Hub {
+        &self.0.streams
     }
 
     pub fn operator_token(&self) -> &str {

@@ -6,5 +6,6 @@ mod events;
 mod executions;
 mod misc;
 mod plans;
+mod stream;
 mod strict_json;
 mod support;
