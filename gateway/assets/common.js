@@ -113,6 +113,11 @@ const PX = (() => {
     return e;
   }
 
+  // Replaces a node's children, leaving out the absent ones (replaceChildren would print "null").
+  function fill(node, ...children) {
+    node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  }
+
   // Status is never shown by colour alone: an icon and the word, coloured.
   const ICONS = {
     COMPLETED: "✓", SKIPPED: "↷", RUNNING: "▶", DISPATCHED: "↗", QUEUED: "…", CREATED: "…",
@@ -175,5 +180,5 @@ const PX = (() => {
   }
   document.addEventListener("DOMContentLoaded", start);
 
-  return { api, stream, el, badge, icon, bar, setBar, time, dateTime, ago, short, indicate, ApiError };
+  return { api, stream, el, fill, badge, icon, bar, setBar, time, dateTime, ago, short, indicate, ApiError };
 })();

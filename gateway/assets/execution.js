@@ -82,7 +82,7 @@ window.pageInit = (main) => {
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     const done = (counts.COMPLETED || 0) + (counts.SKIPPED || 0);
     setBar(progress, current.progress, s, total ? `${Number(current.progress).toFixed(1)}% · ${done}/${total} tasks` : undefined);
-    figures.replaceChildren(
+    PX.fill(figures,
       current.current_task ? el("span", null, "Current ", el("b", null, `${current.current_task.wbs} ${current.current_task.title}`)) : null,
       el("span", null, "Running ", el("b", null, String((counts.RUNNING || 0) + (counts.DISPATCHED || 0)))),
       el("span", null, "Failed ", el("b", null, String(counts.FAILED || 0))),
@@ -106,7 +106,7 @@ window.pageInit = (main) => {
     }[s];
     if (!advice) { blocker.hidden = true; return; }
     blocker.hidden = false;
-    blocker.replaceChildren(
+    PX.fill(blocker,
       el("h2", null, s === "PAUSED" ? "Paused" : s === "NEEDS_REVIEW" ? "Needs review" : s === "FAILED" ? "Failed" : "Blocked"),
       current.blocked_reason ? el("p", null, "Why: ", el("b", null, current.blocked_reason)) : null,
       current.blocked_detail ? el("p", null, current.blocked_detail) : null,

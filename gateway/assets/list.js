@@ -78,10 +78,13 @@ window.pageInit = (main) => {
   let live = null;
   (async () => {
     try {
-      const [p, a] = await Promise.all([api("GET", "/api/plans?limit=500"), api("GET", "/api/agents")]);
+      const p = await api("GET", "/api/plans?limit=200");
       for (const x of p.plans || []) { plans.set(x.id, x.title); plan.append(el("option", { value: x.id }, x.title)); }
+    } catch (e) { error.textContent = `Loading the plans failed: ${e.message}`; }
+    try {
+      const a = await api("GET", "/api/agents");
       for (const x of a.agents || []) { agents.set(x.id, x.name); agent.append(el("option", { value: x.id }, x.name)); }
-    } catch (e) { error.textContent = `Loading plans and agents failed: ${e.message}`; }
+    } catch (e) { error.textContent = `Loading the agents failed: ${e.message}`; }
     live = PX.stream("/api/executions/stream", { onMessage });
   })();
 };
