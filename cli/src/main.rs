@@ -76,12 +76,10 @@ fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     if let Command::Completion { shell } = cli.command {
-        clap_complete::generate(
-            shell,
-            &mut Cli::command(),
-            "planexec",
-            &mut std::io::stdout(),
-        );
+        // Written whole, so that a closed pipe (`| head`) is not a panic.
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "planexec", &mut script);
+        let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
         return ExitCode::SUCCESS;
     }
     telemetry::init();
