@@ -24,6 +24,15 @@ impl ApiClient {
         })
     }
 
+    /// The gateway's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn token(&self) -> &SecretString {
+        &self.token
+    }
+
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.http
             .request(method, format!("{}{path}", self.base))

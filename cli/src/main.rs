@@ -22,7 +22,7 @@ mod token;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// The coordinator allocates per batch (rows, states, JSON); mimalloc makes that much cheaper
 /// than glibc's allocator under many threads.
@@ -64,12 +64,24 @@ enum Command {
     Exec(cmd::exec::Command),
     /// Measure a running planexec (and, with --baseline, its PostgreSQL and JetStream).
     Loadgen(cmd::loadgen::Args),
+    /// Print a shell completion script (`planexec completion bash > /etc/bash_completion.d/planexec`).
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> ExitCode {
     // `.env` first, never overriding the environment (as PlanExe does).
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
+    if let Command::Completion { shell } = cli.command {
+        // Written whole, so that a closed pipe (`| head`) is not a panic.
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "planexec", &mut script);
+        let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+        return ExitCode::SUCCESS;
+    }
     telemetry::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -92,6 +104,7 @@ fn main() -> ExitCode {
             Command::Nats(command) => cmd::nats::run(command).await,
             Command::Exec(command) => cmd::exec::run(command).await,
             Command::Loadgen(args) => cmd::loadgen::run(args).await,
+            Command::Completion { .. } => Ok(()),
         }
     });
     match result {

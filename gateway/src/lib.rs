@@ -10,6 +10,7 @@
 //! - [`extract`], [`responses`], [`docs`]: input, output and their documentation.
 //! - [`coordinator`]: the command client; [`report`]: agents' events, for every route that
 //!   takes them; [`handout`]: tasks handed out over HTTP, leased until their agent reports.
+//! - [`stream`]: live views over WebSockets; [`pages`]: the dashboard.
 //! - [`state`], [`options`].
 
 pub mod auth;
@@ -20,10 +21,12 @@ pub mod error;
 pub mod extract;
 pub mod handout;
 pub mod options;
+pub mod pages;
 pub mod report;
 pub mod responses;
 pub mod routes;
 pub mod state;
+pub mod stream;
 
 pub use options::GatewayOptions;
 pub use routes::{app, openapi};

@@ -14,6 +14,7 @@ use crate::coordinator::CoordinatorClient;
 use crate::error::ApiError;
 use crate::handout::Handouts;
 use crate::options::GatewayOptions;
+use crate::stream::hub::Hub;
 
 /// Cheap-to-clone handle on the gateway's shared state.
 #[derive(Debug, Clone)]
@@ -37,6 +38,8 @@ struct Inner {
     handouts: Handouts,
     /// Answers 503 at once while PostgreSQL is out of reach.
     breaker: Breaker,
+    /// Live views' NATS subscriptions, shared by their watchers.
+    streams: Hub,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
             options.namespace.clone(),
             options.command_timeout,
         );
+        let streams = Hub::new(nats.clone(), pool.clone(), options.namespace.clone());
         Self(Arc::new(Inner {
             pool,
             nats,
@@ -61,6 +65,7 @@ impl AppState {
             handouts: Handouts::default(),
             breaker: Breaker::new(options.breaker_open),
             options,
+            streams,
         }))
     }
 
@@ -86,6 +91,11 @@ impl AppState {
 
     pub fn handouts(&self) -> &Handouts {
         &self.0.handouts
+    }
+
+    /// The live views' subscriptions.
+    pub fn streams(&self) -> &Hub {
+        &self.0.streams
     }
 
     pub fn operator_token(&self) -> &str {

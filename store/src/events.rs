@@ -213,3 +213,26 @@ pub async fn dead_letters(db: impl PgExecutor<'_>, limit: u32) -> Result<Vec<Dea
     .fetch_all(db)
     .await?)
 }
+
+/// The events recorded after `after_seq`, oldest first (what a live view has not shown yet).
+pub async fn since(
+    db: impl PgExecutor<'_>,
+    execution_id: Id,
+    after_seq: i64,
+    limit: u32,
+) -> Result<Vec<ExecutionEvent>, Error> {
+    let rows: Vec<EventRow> = sqlx::query_as(
+        "SELECT id, seq, execution_id, task_id, agent_id, attempt, event_type, source, disposition, reason,
+                \"timestamp\", recorded_at, output
+           FROM execution_events
+          WHERE execution_id = $1 AND seq > $2
+          ORDER BY seq
+          LIMIT $3",
+    )
+    .bind(execution_id)
+    .bind(after_seq)
+    .bind(i64::from(limit))
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(ExecutionEvent::try_from).collect()
+}

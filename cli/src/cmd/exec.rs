@@ -1,17 +1,13 @@
 //! `planexec exec`: create, inspect, pause, resume, cancel and watch executions.
 
-use std::collections::{HashMap, HashSet};
-use std::io::IsTerminal;
-use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressStyle};
 use planexec_schemas::Id;
-use planexec_schemas::api::{
-    CreateExecutionRequest, EventList, ExecutionList, UpdateExecutionRequest,
-};
-use planexec_schemas::event::{EventSource, ExecutionEvent};
-use planexec_schemas::execution::{Execution, ExecutionStatus, ExecutionTask, RoutingPolicy};
+use planexec_schemas::api::{CreateExecutionRequest, ExecutionList, UpdateExecutionRequest};
+use planexec_schemas::command::ResolveAction;
+use planexec_schemas::execution::{Execution, ExecutionStatus, RoutingPolicy};
 
+use super::output::{Output, Table};
+use super::tasks;
+pub use super::watch::watch;
 use crate::client::ApiClient;
 use crate::settings::ClientArgs;
 
@@ -38,8 +34,11 @@ pub enum Command {
     /// Show an execution.
     Status {
         id: Id,
+        /// The same as `--output json`.
         #[arg(long)]
         json: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -49,6 +48,55 @@ pub enum Command {
         plan: Option<Id>,
         #[arg(long)]
         status: Option<String>,
+        #[arg(long)]
+        agent: Option<Id>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// The tasks and subtasks of an execution, in execution order.
+    Tasks {
+        id: Id,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// An execution's history, newest first.
+    Events {
+        id: Id,
+        /// Only events of this type (`task_complete`, ...).
+        #[arg(long = "type")]
+        event_type: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Move one task (--task), or every unfinished task, to another agent.
+    Reassign {
+        id: Id,
+        #[arg(long)]
+        agent: Id,
+        #[arg(long)]
+        task: Option<Id>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Retry a failed task with a fresh attempt budget.
+    Retry {
+        id: Id,
+        task: Id,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Skip a task: it counts as done and its dependants may run.
+    Skip {
+        id: Id,
+        task: Id,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -108,17 +156,18 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             let execution: Execution = api.post("/api/executions", &request).await?;
             println!("execution {} created ({})", execution.id, execution.status);
             if follow {
-                watch(&api, execution.id).await?;
+                print_status(&watch(&api, execution.id).await?);
             }
         }
         Command::Status {
             id,
             json,
+            output,
             client: args,
         } => {
             let execution: Execution = client(&args)?.get(&format!("/api/executions/{id}")).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&execution)?);
+            if json || output == Output::Json {
+                Output::Json.print_json(&execution)?;
             } else {
                 print_status(&execution);
             }
@@ -126,25 +175,61 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::List {
             plan,
             status,
+            agent,
+            output,
             client: args,
         } => {
             let mut query = vec!["limit=100".to_owned()];
             query.extend(plan.map(|p| format!("plan_id={p}")));
+            query.extend(agent.map(|a| format!("agent_id={a}")));
             query.extend(status.map(|s| format!("status={}", s.to_ascii_uppercase())));
             let list: ExecutionList = client(&args)?
                 .get(&format!("/api/executions?{}", query.join("&")))
                 .await?;
-            for e in list.executions {
-                println!(
-                    "{}  {:<12} {:>5.1}%  plan {}  agent {}",
-                    e.id,
-                    e.status.as_str(),
-                    e.progress,
-                    e.plan_id,
-                    e.agent_id
-                );
+            if output == Output::Json {
+                return output.print_json(&list.executions);
             }
+            let mut table = Table::new(&["ID", "STATUS", "PROGRESS", "PLAN", "AGENT", "UPDATED"]);
+            for e in list.executions {
+                table.row([
+                    e.id.to_string(),
+                    e.status.as_str().to_owned(),
+                    format!("{:.1}%", e.progress),
+                    e.plan_id.to_string(),
+                    e.agent_id.to_string(),
+                    e.updated_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                ]);
+            }
+            table.print();
         }
+        Command::Tasks {
+            id,
+            output,
+            client: args,
+        } => tasks::tasks(&client(&args)?, id, output).await?,
+        Command::Events {
+            id,
+            event_type,
+            limit,
+            output,
+            client: args,
+        } => tasks::events(&client(&args)?, id, event_type, limit, output).await?,
+        Command::Reassign {
+            id,
+            agent,
+            task,
+            client: args,
+        } => print_status(&tasks::reassign(&client(&args)?, id, agent, task).await?),
+        Command::Retry {
+            id,
+            task,
+            client: args,
+        } => print_status(&tasks::resolve(&client(&args)?, id, task, ResolveAction::Retry).await?),
+        Command::Skip {
+            id,
+            task,
+            client: args,
+        } => print_status(&tasks::resolve(&client(&args)?, id, task, ResolveAction::Skip).await?),
         Command::Pause { id, client: args } => {
             set(&client(&args)?, id, ExecutionStatus::Paused, None).await?
         }
@@ -157,7 +242,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             client: args,
         } => set(&client(&args)?, id, ExecutionStatus::Cancelled, reason).await?,
         Command::Watch { id, client: args } => {
-            watch(&client(&args)?, id).await?;
+            print_status(&watch(&client(&args)?, id).await?);
         }
     }
     Ok(())
@@ -179,7 +264,7 @@ async fn set(
     Ok(())
 }
 
-fn print_status(e: &Execution) {
+pub fn print_status(e: &Execution) {
     println!(
         "execution {}  {}  {:.1}% ({} of {} tasks)",
         e.id, e.status, e.progress, e.leaves_done, e.leaves_total
@@ -193,101 +278,5 @@ fn print_status(e: &Execution) {
             reason.as_str(),
             e.blocked_detail.as_deref().unwrap_or("")
         );
-    }
-}
-
-/// WBS number and title of every task and subtask of an execution, by id.
-async fn task_names(api: &ApiClient, id: Id) -> anyhow::Result<HashMap<Id, String>> {
-    let tasks: Vec<ExecutionTask> = api.get(&format!("/api/executions/{id}/tasks")).await?;
-    let mut names = HashMap::new();
-    for task in tasks {
-        for sub in &task.subtasks {
-            names.insert(sub.id, format!("{} {}", sub.wbs, sub.title));
-        }
-        names.insert(task.id, format!("{} {}", task.wbs, task.title));
-    }
-    Ok(names)
-}
-
-fn describe(event: &ExecutionEvent, names: &HashMap<Id, String>) -> String {
-    let who = match event.source {
-        EventSource::Agent => "agent",
-        EventSource::Coordinator => "coordinator",
-    };
-    let mut line = format!(
-        "{} {:<11} {:<24}",
-        event.timestamp.format("%H:%M:%S%.3f"),
-        who,
-        event.event_type.as_str()
-    );
-    if let Some(task) = event.task_id {
-        line.push_str(names.get(&task).map_or("", String::as_str));
-    }
-    if let Some(attempt) = event.attempt.filter(|a| *a > 1) {
-        line.push_str(&format!(" (attempt {attempt})"));
-    }
-    if let Some(reason) = &event.reason {
-        line.push_str(&format!(" rejected: {reason}"));
-    }
-    if let Some(to) = event.output.get("to").and_then(|v| v.as_str()) {
-        line.push_str(&format!("→ {to}"));
-    }
-    line
-}
-
-/// Follows an execution until it ends: a progress bar, the current task, the newest events.
-pub async fn watch(api: &ApiClient, id: Id) -> anyhow::Result<Execution> {
-    let terminal = std::io::stdout().is_terminal();
-    let bar = if terminal {
-        ProgressBar::new(1)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} tasks {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let mut seen: HashSet<Id> = HashSet::new();
-    let mut last_status = None;
-    let mut names = HashMap::new();
-    loop {
-        let execution: Execution = api.get(&format!("/api/executions/{id}")).await?;
-        let events: EventList = api
-            .get(&format!(
-                "/api/executions/{id}/events?limit=20&disposition=all"
-            ))
-            .await?;
-        if events
-            .events
-            .iter()
-            .any(|e| e.task_id.is_some_and(|t| !names.contains_key(&t)))
-        {
-            names = task_names(api, id).await.unwrap_or(names);
-        }
-        for event in events.events.iter().rev().filter(|e| seen.insert(e.id)) {
-            if terminal {
-                bar.println(describe(event, &names));
-            } else {
-                println!("{}", describe(event, &names));
-            }
-        }
-        bar.set_length(u64::from(execution.leaves_total.max(1)));
-        bar.set_position(u64::from(execution.leaves_done));
-        let current = execution
-            .current_task
-            .as_ref()
-            .map(|t| format!("{} {}", t.wbs, t.title))
-            .unwrap_or_default();
-        bar.set_message(format!("{} {current}", execution.status));
-        if last_status != Some(execution.status) && !terminal {
-            println!("status {} ({:.1}%)", execution.status, execution.progress);
-        }
-        last_status = Some(execution.status);
-        if execution.status.is_terminal() {
-            bar.finish_with_message(format!("{}", execution.status));
-            print_status(&execution);
-            return Ok(execution);
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }

@@ -9,5 +9,8 @@ pub mod gateway;
 pub mod loadgen;
 pub mod migrate;
 pub mod nats;
+pub mod output;
 pub mod plan;
+pub mod tasks;
 pub mod up;
+pub mod watch;

@@ -8,14 +8,103 @@ use anyhow::Context as _;
 use planexec_decompose::ImportOptions;
 use planexec_schemas::plan::ImportSummary;
 
+use planexec_schemas::Id;
+use planexec_schemas::api::PlanList;
+use planexec_schemas::plan::{Plan, PlanTask};
+
+use super::output::{Output, Table};
 use crate::client::ApiClient;
 use crate::settings::ClientArgs;
+
+fn api(args: &ClientArgs) -> anyhow::Result<ApiClient> {
+    ApiClient::new(&args.gateway, args.token()?)
+}
+
+async fn list(api: &ApiClient, output: Output) -> anyhow::Result<()> {
+    let list: PlanList = api.get("/api/plans?limit=200").await?;
+    if output == Output::Json {
+        return output.print_json(&list.plans);
+    }
+    let mut table = Table::new(&["ID", "STATUS", "CONFIDENCE", "TASKS", "IMPORTED", "TITLE"]);
+    for p in &list.plans {
+        table.row([
+            p.id.to_string(),
+            p.status.as_str().to_owned(),
+            format!("{:.0}%", p.confidence * 100.0),
+            p.counts.tasks.to_string(),
+            p.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            p.title.clone(),
+        ]);
+    }
+    table.print();
+    Ok(())
+}
+
+async fn show(api: &ApiClient, id: Id, output: Output) -> anyhow::Result<()> {
+    let plan: Plan = api.get(&format!("/api/plans/{id}")).await?;
+    if output == Output::Json {
+        return output.print_json(&plan);
+    }
+    println!(
+        "plan {}  {}  confidence {:.0}%  {}",
+        plan.id,
+        plan.status.as_str(),
+        plan.confidence * 100.0,
+        plan.title
+    );
+    for reason in &plan.review_reasons {
+        println!("  needs review: {reason}");
+    }
+    let mut table = Table::new(&["WBS", "CAPABILITY", "CONFIDENCE", "EVIDENCE", "TITLE"]);
+    let mut add = |t: &PlanTask| {
+        let cap = t.capability.as_ref();
+        table.row([
+            t.wbs.clone(),
+            cap.map(|c| c.capability.clone()).unwrap_or_default(),
+            t.confidence
+                .map(|c| format!("{:.0}%", c * 100.0))
+                .unwrap_or_default(),
+            cap.map(|c| c.evidence.chars().take(40).collect())
+                .unwrap_or_default(),
+            t.title.clone(),
+        ]);
+    };
+    for phase in &plan.phases {
+        add(phase);
+        for task in &phase.tasks {
+            add(task);
+        }
+    }
+    table.print();
+    Ok(())
+}
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Import a PlanExe run (folder, zip, or `GET /runs/{run_id}/zip` URL of PlanExe's worker)
     /// or a plan document (`.json`).
     Import(ImportArgs),
+    /// List plans, newest first.
+    List {
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show a plan's decomposition: phases, tasks, capabilities, confidence.
+    Show {
+        id: Id,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Approve a plan that needs review; its waiting executions start.
+    Approve {
+        id: Id,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -43,7 +132,18 @@ enum Input {
 }
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
-    let Command::Import(args) = command;
+    let args = match command {
+        Command::Import(args) => args,
+        Command::List { output, client } => return list(&api(&client)?, output).await,
+        Command::Show { id, output, client } => return show(&api(&client)?, id, output).await,
+        Command::Approve { id, client } => {
+            let plan: Plan = api(&client)?
+                .post(&format!("/api/plans/{id}/approve"), &serde_json::json!({}))
+                .await?;
+            println!("plan {} {}", plan.id, plan.status.as_str());
+            return Ok(());
+        }
+    };
     let input = read(&args.source).await?;
     let summary = if args.dry_run {
         let options = ImportOptions {

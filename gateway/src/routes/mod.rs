@@ -82,6 +82,8 @@ pub fn app(state: AppState) -> Router {
     let document: Arc<String> = Arc::new(serde_json::to_string_pretty(&api).unwrap_or_default());
     let metrics = options.metrics.clone();
     let router = router
+        .merge(crate::stream::routes())
+        .merge(crate::pages::routes())
         .route(
             "/api/openapi.json",
             get(move || {

@@ -9,5 +9,6 @@ mod misc;
 mod outages;
 mod observe;
 mod plans;
+mod stream;
 mod strict_json;
 mod support;

@@ -21,6 +21,9 @@ pub struct Api {
     pub env: TestEnv,
     pub pool: sqlx::PgPool,
     pub base: String,
+    /// The gateway's state, for tests that look inside (the stream's subscriptions).
+    #[allow(dead_code)]
+    pub state: AppState,
     http: reqwest::Client,
     shutdown: CancellationToken,
 }
@@ -101,11 +104,16 @@ impl Api {
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
-        tokio::spawn(planexec_gateway::serve(listener, state, shutdown.clone()));
+        tokio::spawn(planexec_gateway::serve(
+            listener,
+            state.clone(),
+            shutdown.clone(),
+        ));
         Self {
             env,
             pool,
             base,
+            state,
             http: reqwest::Client::new(),
             shutdown,
         }

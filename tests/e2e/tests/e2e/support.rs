@@ -92,6 +92,8 @@ pub struct Stack {
     pub url: String,
     pub dir: tempfile::TempDir,
     pub up: Process,
+    port: u16,
+    extra: Vec<(String, String)>,
     http: reqwest::Client,
 }
 
@@ -110,24 +112,40 @@ impl Stack {
             .expect("addr")
             .port();
         let url = format!("http://127.0.0.1:{port}");
-        let mut command = Command::new(binary());
-        command
-            .args(["up", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-            .arg(dir.path().join("data"))
-            .envs(stack_env(&env))
-            .env("PLANEXE_OPERATOR_TOKEN", OPERATOR)
-            .env("PLANEXE_LOG", "warn,planexec=info")
-            .envs(extra.iter().copied());
-        let up = Process::spawn(command, dir.path().join("up.log"));
+        let extra: Vec<(String, String)> = extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let up = Process::spawn(
+            up_command(&env, dir.path(), port, &extra),
+            dir.path().join("up.log"),
+        );
         let mut stack = Self {
             env,
             url,
             dir,
             up,
+            port,
+            extra,
             http: reqwest::Client::new(),
         };
         stack.wait_healthy().await;
         stack
+    }
+
+    /// Stops `planexec up` and starts it again on the same address and data.
+    pub async fn restart(&mut self) {
+        assert!(
+            self.up.stop(),
+            "planexec up stops cleanly:\n{}",
+            self.up.output()
+        );
+        let log = self.dir.path().join("up-restarted.log");
+        self.up = Process::spawn(
+            up_command(&self.env, self.dir.path(), self.port, &self.extra),
+            log,
+        );
+        self.wait_healthy().await;
     }
 
     async fn wait_healthy(&mut self) {
@@ -295,6 +313,18 @@ impl Stack {
         events.reverse();
         events
     }
+}
+
+fn up_command(env: &TestEnv, dir: &Path, port: u16, extra: &[(String, String)]) -> Command {
+    let mut command = Command::new(binary());
+    command
+        .args(["up", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.join("data"))
+        .envs(stack_env(env))
+        .env("PLANEXE_OPERATOR_TOKEN", OPERATOR)
+        .env("PLANEXE_LOG", "warn,planexec=info")
+        .envs(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    command
 }
 
 fn stack_env(env: &TestEnv) -> Vec<(&'static str, String)> {
