@@ -10,13 +10,16 @@
 //! - [`extract`], [`responses`], [`docs`]: input, output and their documentation.
 //! - [`coordinator`]: the command client; [`report`]: agents' events, for every route that
 //!   takes them.
-//! - [`state`], [`options`].
+//! - [`mcp`]: the MCP tools over streamable HTTP at `/mcp`.
+//! - [`state`], [`options`]; [`callbacks`]: Conductor tasks to offer again later.
 
 pub mod auth;
+pub mod callbacks;
 pub mod coordinator;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod mcp;
 pub mod options;
 pub mod report;
 pub mod responses;
