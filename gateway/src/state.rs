@@ -9,6 +9,7 @@ use planexec_schemas::Id;
 use planexec_schemas::event::Heartbeat;
 use sqlx::PgPool;
 
+use crate::callbacks::Callbacks;
 use crate::coordinator::CoordinatorClient;
 use crate::error::ApiError;
 use crate::options::GatewayOptions;
@@ -30,6 +31,8 @@ struct Inner {
     consumers: Mutex<HashMap<Id, PullConsumer>>,
     /// When each polling agent's sign of life was last forwarded.
     heartbeats: Mutex<HashMap<Id, Instant>>,
+    /// Conductor tasks to offer again after their `callbackAfterSeconds`.
+    callbacks: Callbacks,
 }
 
 impl AppState {
@@ -49,6 +52,7 @@ impl AppState {
             token_hashes: Mutex::default(),
             consumers: Mutex::default(),
             heartbeats: Mutex::default(),
+            callbacks: Callbacks::default(),
         }))
     }
 
@@ -66,6 +70,10 @@ impl AppState {
 
     pub fn coordinator(&self) -> &CoordinatorClient {
         &self.0.coordinator
+    }
+
+    pub fn callbacks(&self) -> &Callbacks {
+        &self.0.callbacks
     }
 
     pub fn operator_token(&self) -> &str {

@@ -70,7 +70,7 @@ async fn register(
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+struct AgentListQuery {
     /// `online` or `offline`.
     status: Option<AgentStatus>,
 }
@@ -78,7 +78,7 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     _: Operator,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<AgentListQuery>,
 ) -> Result<Json<AgentList>, ApiError> {
     Ok(Json(AgentList {
         agents: planexec_store::agents::list(state.pool(), query.status).await?,

@@ -21,7 +21,7 @@ pub struct Api {
     pub env: TestEnv,
     pub pool: sqlx::PgPool,
     pub base: String,
-    http: reqwest::Client,
+    pub http: reqwest::Client,
     shutdown: CancellationToken,
 }
 
