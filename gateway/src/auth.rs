@@ -59,12 +59,14 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     if parts.headers.get(AUTHORIZATION).is_none()
         && let Some(value) = parts.headers.get(CONDUCTOR_AUTHORIZATION)
     {
-        let value = value.to_str().map_err(|_| {
-            ApiError::Unauthorized("the X-Authorization header is not text".into())
-        })?;
+        let value = value
+            .to_str()
+            .map_err(|_| ApiError::Unauthorized("the X-Authorization header is not text".into()))?;
         let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
         if token.is_empty() {
-            return Err(ApiError::Unauthorized("the X-Authorization token is empty".into()));
+            return Err(ApiError::Unauthorized(
+                "the X-Authorization token is empty".into(),
+            ));
         }
         return Ok(token);
     }

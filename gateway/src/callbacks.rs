@@ -74,7 +74,8 @@ impl Callbacks {
             if offered.len() >= max {
                 break;
             }
-            if outstanding.task.task_type == task_type && outstanding.due.is_some_and(|d| d <= now) {
+            if outstanding.task.task_type == task_type && outstanding.due.is_some_and(|d| d <= now)
+            {
                 outstanding.due = None;
                 outstanding.task.poll_count += 1;
                 outstanding.task.update_time = now_ms;

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use planexec_schemas::api::{NextStep, ReportEventRequest, ReportEventResponse};
 use planexec_schemas::event::{AgentEventBody, Disposition};
 use planexec_schemas::mcp::{
-    ClaimedTask, CompleteTaskInput, DependencyOutput, FailTaskInput, NextTaskInput,
-    NextTaskOutput, ReportProgressInput,
+    ClaimedTask, CompleteTaskInput, DependencyOutput, FailTaskInput, NextTaskInput, NextTaskOutput,
+    ReportProgressInput,
 };
 use planexec_schemas::task::{AgentMessage, TaskAssignment};
 use planexec_schemas::{Id, new_id};
@@ -103,7 +103,10 @@ impl<A: Api> AgentTools<'_, A> {
         }
         if answer.disposition == Disposition::Rejected {
             return Err(Error::Rejected(
-                answer.reason.clone().unwrap_or_else(|| "no reason given".into()),
+                answer
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "no reason given".into()),
             ));
         }
         Ok(answer)
@@ -124,9 +127,10 @@ impl<A: Api> AgentTools<'_, A> {
                 Ok(task) => {
                     return Ok(NextTaskOutput {
                         task: Some(task),
-                        message: "Started. Do the work, then call complete_task (or fail_task) with its \
+                        message:
+                            "Started. Do the work, then call complete_task (or fail_task) with its \
                                   execution_id, task_id and attempt."
-                            .into(),
+                                .into(),
                     });
                 }
                 // Superseded or cancelled meanwhile: not ours any more, take the next one.
@@ -246,7 +250,10 @@ impl<A: Api> AgentTools<'_, A> {
                 },
             )
             .await?;
-        Ok(summary(&answer, "Completed; call next_task for the next one."))
+        Ok(summary(
+            &answer,
+            "Completed; call next_task for the next one.",
+        ))
     }
 
     /// `fail_task`.
@@ -263,7 +270,10 @@ impl<A: Api> AgentTools<'_, A> {
                 },
             )
             .await?;
-        Ok(summary(&answer, "Failure recorded; call next_task for the next one."))
+        Ok(summary(
+            &answer,
+            "Failure recorded; call next_task for the next one.",
+        ))
     }
 }
 

@@ -9,7 +9,9 @@ pub enum Error {
     #[error("invalid arguments: {0}")]
     Arguments(String),
     /// No bearer token came with the request.
-    #[error("no token: send the agent's or the operator's token as `Authorization: Bearer <token>`")]
+    #[error(
+        "no token: send the agent's or the operator's token as `Authorization: Bearer <token>`"
+    )]
     NoToken,
     /// The tool is for the other kind of caller.
     #[error("{0}")]

@@ -79,10 +79,7 @@ pub fn catalogue(role: Role) -> Vec<Tool> {
                 "pause_execution",
                 "Pause a running execution: nothing new is dispatched until it is resumed.",
             ),
-            tool::<ChangeExecutionInput>(
-                "resume_execution",
-                "Resume a paused execution.",
-            ),
+            tool::<ChangeExecutionInput>("resume_execution", "Resume a paused execution."),
             tool::<ResolveTaskInput>(
                 "resolve_task",
                 "A failed task: `retry` it with a fresh attempt budget, or `skip` it.",

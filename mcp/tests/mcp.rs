@@ -16,7 +16,7 @@ use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject};
 use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{ServiceExt, ServerHandler};
+use rmcp::{ServerHandler, ServiceExt};
 use serde_json::{Value, json};
 
 fn task(key: &str, depends_on: &[&str]) -> DocumentTask {
@@ -107,7 +107,10 @@ async fn drive(
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while stack.execution(execution).await.status != ExecutionStatus::Completed {
-        assert!(tokio::time::Instant::now() < deadline, "not COMPLETED in 60 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not COMPLETED in 60 s"
+        );
         let next = call(client, "next_task", json!({ "wait_seconds": 5 })).await;
         assert_ne!(next.is_error, Some(true), "next_task: {next:?}");
         let answer = structured(&next);
@@ -117,7 +120,13 @@ async fn drive(
         let wbs = task["wbs"].as_str().expect("wbs").to_owned();
         assert_eq!(
             task["acceptance_criteria"],
-            json!(format!("{} is sent", task["title"].as_str().unwrap_or("").trim_start_matches("Task "))),
+            json!(format!(
+                "{} is sent",
+                task["title"]
+                    .as_str()
+                    .unwrap_or("")
+                    .trim_start_matches("Task ")
+            )),
         );
         seen.push((wbs.clone(), task["dependency_outputs"].clone()));
         let done = call(
@@ -175,18 +184,30 @@ async fn an_mcp_client_on_a_byte_stream_completes_a_plan_with_next_task_and_comp
         names,
         ["next_task", "report_progress", "complete_task", "fail_task"]
     );
-    let complete = tools.iter().find(|t| t.name == "complete_task").expect("complete_task");
-    let required = complete.input_schema["required"].as_array().expect("required");
+    let complete = tools
+        .iter()
+        .find(|t| t.name == "complete_task")
+        .expect("complete_task");
+    let required = complete.input_schema["required"]
+        .as_array()
+        .expect("required");
     for field in ["execution_id", "task_id", "attempt", "output"] {
         assert!(required.contains(&json!(field)), "{field} is required");
     }
-    assert_eq!(complete.input_schema["properties"]["output"]["type"], "object");
+    assert_eq!(
+        complete.input_schema["properties"]["output"]["type"],
+        "object"
+    );
 
     let seen = drive(&stack, &client, work.execution).await;
     assert_chain(&seen);
 
     let operator_only = call(&client, "list_executions", json!({})).await;
-    assert_eq!(operator_only.is_error, Some(true), "an agent may not list executions");
+    assert_eq!(
+        operator_only.is_error,
+        Some(true),
+        "an agent may not list executions"
+    );
     let _ = client.cancel().await;
 }
 
@@ -225,17 +246,37 @@ async fn the_gateway_serves_the_tools_over_streamable_http_on_the_callers_token(
         .collect();
     assert_eq!(
         names,
-        ["list_executions", "get_execution", "pause_execution", "resume_execution", "resolve_task"]
+        [
+            "list_executions",
+            "get_execution",
+            "pause_execution",
+            "resume_execution",
+            "resolve_task"
+        ]
     );
     let listed = structured(&call(&operator, "list_executions", json!({})).await);
     assert_eq!(listed["executions"][0]["id"], json!(work.execution));
     let one = structured(
-        &call(&operator, "get_execution", json!({ "execution_id": work.execution })).await,
+        &call(
+            &operator,
+            "get_execution",
+            json!({ "execution_id": work.execution }),
+        )
+        .await,
     );
     assert_eq!(one["execution"]["status"], "COMPLETED");
     assert_eq!(one["tasks"].as_array().map(Vec::len), Some(3));
-    let refused = call(&operator, "pause_execution", json!({ "execution_id": work.execution })).await;
-    assert_eq!(refused.is_error, Some(true), "a completed execution cannot be paused");
+    let refused = call(
+        &operator,
+        "pause_execution",
+        json!({ "execution_id": work.execution }),
+    )
+    .await;
+    assert_eq!(
+        refused.is_error,
+        Some(true),
+        "a completed execution cannot be paused"
+    );
     assert_eq!(structured(&refused)["status"], 409);
     let _ = operator.cancel().await;
 }
@@ -248,7 +289,10 @@ fn every_tool_has_an_object_input_schema() {
         Credentials::Fixed(String::new()),
     );
     assert!(server.get_info().capabilities.tools.is_some());
-    for role in [planexec_mcp::tools::Role::Agent, planexec_mcp::tools::Role::Operator] {
+    for role in [
+        planexec_mcp::tools::Role::Agent,
+        planexec_mcp::tools::Role::Operator,
+    ] {
         for tool in planexec_mcp::tools::catalogue(role) {
             assert_eq!(tool.input_schema["type"], "object", "{}", tool.name);
             assert!(!tool.input_schema.contains_key("$ref"), "{}", tool.name);

@@ -30,7 +30,10 @@ fn parameters(names: &[&str]) -> Value {
         json!({ "description": "The namespace (PLANEXE_NATS_NAMESPACE), `planexec` by default." }),
     );
     for name in names {
-        map.insert((*name).into(), json!({ "description": format!("A UUID: the {}.", name.replace('_', " ")) }));
+        map.insert(
+            (*name).into(),
+            json!({ "description": format!("A UUID: the {}.", name.replace('_', " ")) }),
+        );
     }
     Value::Object(map)
 }
@@ -107,7 +110,10 @@ pub fn asyncapi() -> Value {
             "{ns}.updates.{execution_id}",
             "Core NATS: a compact update after every committed change of an execution.",
             &["execution_id"],
-            &[("execution_update", "Status, progress and the tasks that changed.")],
+            &[(
+                "execution_update",
+                "Status, progress and the tasks that changed.",
+            )],
         ),
     );
     for (name, value) in [

@@ -148,7 +148,11 @@ async fn hand_out(
         .callbacks()
         .due(agent, task_type, count, millis(chrono::Utc::now()));
     let consumer = state.consumer(agent).await?;
-    let mut wait = if tasks.is_empty() { wait } else { Duration::ZERO };
+    let mut wait = if tasks.is_empty() {
+        wait
+    } else {
+        Duration::ZERO
+    };
     while tasks.len() < count {
         let wanted = |m: &AgentMessage| match m {
             AgentMessage::Task(task) => task.capability == task_type,
@@ -214,7 +218,8 @@ async fn batch_poll(
 ) -> Result<Json<Vec<ConductorTask>>, ApiError> {
     let worker = query.workerid.unwrap_or_default();
     let count = query.count.unwrap_or(1).clamp(1, 100) as usize;
-    let wait = Duration::from_millis(query.timeout.unwrap_or(100)).min(state.options().max_poll_wait);
+    let wait =
+        Duration::from_millis(query.timeout.unwrap_or(100)).min(state.options().max_poll_wait);
     Ok(Json(
         hand_out(&state, caller.0, &worker, &path.task_type, count, wait).await?,
     ))

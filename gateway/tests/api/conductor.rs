@@ -51,13 +51,24 @@ async fn a_conductor_worker_polls_by_task_type_and_posts_results() {
     // The worker id is free text (Conductor SDKs send the host name): the token says who polls.
     let other = api.register("other", &["send_email"]).await;
     let polled = api
-        .get("/api/tasks/poll/send_email?workerid=worker-host.example", Some(&other.token))
+        .get(
+            "/api/tasks/poll/send_email?workerid=worker-host.example",
+            Some(&other.token),
+        )
         .await;
-    assert_eq!(polled.status.as_u16(), 204, "another agent's tasks are not its own");
+    assert_eq!(
+        polled.status.as_u16(),
+        204,
+        "another agent's tasks are not its own"
+    );
     let result = json!({"workflowInstanceId": id, "taskId": task.task_id, "status": "COMPLETED", "outputData": {"sent": 1},
                         "logs": [{"log": "sent one email"}], "workerId": "worker-host.example"});
     let answer = api.post("/api/tasks", Some(&larry.token), result).await;
-    assert_eq!(answer.expect(200), &json!(task.task_id), "Conductor answers the task id as text");
+    assert_eq!(
+        answer.expect(200),
+        &json!(task.task_id),
+        "Conductor answers the task id as text"
+    );
     assert!(answer.content_type.starts_with("text/plain"), "{answer:?}");
     let second = poll_until_task(&api, &poll("send_email"), &larry.token).await;
     let failed = json!({"workflowInstanceId": id, "taskId": second.task_id, "status": "FAILED_WITH_TERMINAL_ERROR",
@@ -147,17 +158,28 @@ async fn a_conductor_sdk_logs_in_with_its_key_pair_and_batch_polls() {
         .expect("a JSON list");
     assert!(!tasks.is_empty() && tasks.len() <= 2, "{tasks:?}");
     let first = &tasks[0];
-    assert_eq!((first.task_def_name.as_str(), first.poll_count), ("send_email", 1));
+    assert_eq!(
+        (first.task_def_name.as_str(), first.poll_count),
+        ("send_email", 1)
+    );
     assert_eq!(first.worker_id, "host-1");
 
     // IN_PROGRESS with callbackAfterSeconds: offered again after the delay, pollCount 2.
     let later = json!({"workflowInstanceId": id, "taskId": first.task_id, "status": "IN_PROGRESS",
                        "callbackAfterSeconds": 1, "outputData": {"progress": 30}});
-    let answer = api.post("/api/tasks/update-v2", Some(&larry.token), later).await;
+    let answer = api
+        .post("/api/tasks/update-v2", Some(&larry.token), later)
+        .await;
     assert_eq!(answer.status.as_u16(), 204, "{answer:?}");
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
     let again = loop {
-        let polled: Vec<ConductorTask> = batch(1).send().await.expect("polled").json().await.expect("list");
+        let polled: Vec<ConductorTask> = batch(1)
+            .send()
+            .await
+            .expect("polled")
+            .json()
+            .await
+            .expect("list");
         if let Some(task) = polled.into_iter().find(|t| t.task_id == first.task_id) {
             break task;
         }
@@ -175,9 +197,20 @@ async fn a_conductor_sdk_logs_in_with_its_key_pair_and_batch_polls() {
         .expect("logged");
     assert_eq!(log.status().as_u16(), 200);
     let done = json!({"workflowInstanceId": id, "taskId": first.task_id, "status": "COMPLETED"});
-    let answer = api.post("/api/tasks/update-v2", Some(&larry.token), done).await;
+    let answer = api
+        .post("/api/tasks/update-v2", Some(&larry.token), done)
+        .await;
     assert_eq!(answer.status.as_u16(), 204, "{answer:?}");
-    let history = api.op_get(&format!("/api/executions/{id}/events?type=log")).await;
-    let logs = history.expect(200)["events"].as_array().expect("events").clone();
-    assert!(logs.iter().any(|e| e["output"]["message"] == "checked the outbox"), "{logs:?}");
+    let history = api
+        .op_get(&format!("/api/executions/{id}/events?type=log"))
+        .await;
+    let logs = history.expect(200)["events"]
+        .as_array()
+        .expect("events")
+        .clone();
+    assert!(
+        logs.iter()
+            .any(|e| e["output"]["message"] == "checked the outbox"),
+        "{logs:?}"
+    );
 }

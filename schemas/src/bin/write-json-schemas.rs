@@ -27,7 +27,10 @@ fn main() -> std::io::Result<()> {
     eprintln!("wrote {} schemas to {}", schemas.len(), out.display());
     if std::env::args_os().nth(1).is_none() {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("asyncapi.json");
-        std::fs::write(&path, planexec_schemas::render_json_schema(&planexec_schemas::asyncapi()))?;
+        std::fs::write(
+            &path,
+            planexec_schemas::render_json_schema(&planexec_schemas::asyncapi()),
+        )?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())

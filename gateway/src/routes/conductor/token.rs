@@ -34,7 +34,8 @@ async fn login(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<ConductorTokenRequest>,
 ) -> Result<Json<ConductorToken>, ApiError> {
-    let invalid = || ApiError::Unauthorized("keyId and keySecret are not an agent's id and token".into());
+    let invalid =
+        || ApiError::Unauthorized("keyId and keySecret are not an agent's id and token".into());
     let agent = token::agent_of(&request.key_secret).ok_or_else(invalid)?;
     let named: Id = request.key_id.trim().parse().map_err(|_| invalid())?;
     if named != agent {
