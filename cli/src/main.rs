@@ -1,7 +1,7 @@
 //! `planexec`: runs PlanExe plans with agents.
 //!
 //! A thin shell over the library crates: `up` (everything in one process), `coordinator` and
-//! `gateway` (one role each, for scale-out), `migrate`, `plan import`, `agent run`, `exec`, `loadgen`.
+//! `gateway` (one role each, for scale-out), `migrate`, `plan import`, `agent run`, `exec`, `loadgen`, `mcp`.
 //! Settings come from flags, the environment and `.env` (see `.env.developer-example`).
 //!
 //! - `cmd`: one module per subcommand.
@@ -62,6 +62,8 @@ enum Command {
     /// Create, inspect and control executions.
     #[command(subcommand)]
     Exec(cmd::exec::Command),
+    /// Serve planexec's tools to an AI assistant over MCP on stdio (a client of a gateway).
+    Mcp(cmd::mcp::Args),
     /// Measure a running planexec (and, with --baseline, its PostgreSQL and JetStream).
     Loadgen(cmd::loadgen::Args),
     /// Print a shell completion script (`planexec completion bash > /etc/bash_completion.d/planexec`).
@@ -105,6 +107,7 @@ fn main() -> ExitCode {
             Command::Exec(command) => cmd::exec::run(command).await,
             Command::Loadgen(args) => cmd::loadgen::run(args).await,
             Command::Completion { .. } => Ok(()),
+            Command::Mcp(args) => cmd::mcp::run(args).await,
         }
     });
     match result {

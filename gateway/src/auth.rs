@@ -1,6 +1,7 @@
 //! Who is calling: the operator (the operator token) or an agent (its own token).
 //!
-//! Tokens travel as `Authorization: Bearer <token>`. The operator token is compared in constant
+//! Tokens travel as `Authorization: Bearer <token>` (or, from Conductor SDKs, `X-Authorization:
+//! <token>`). The operator token is compared in constant
 //! time; an agent token names its agent (`pxa_<id>_<secret>`) and its SHA-256 is compared in
 //! constant time with the stored hash. A missing or wrong token is a 401; a valid token that
 //! may not do what it asks (another agent's work, an operator route) is a 403.
@@ -51,7 +52,24 @@ pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Conductor's SDKs send the token `POST /api/token` gave them as `X-Authorization: <token>`.
+const CONDUCTOR_AUTHORIZATION: &str = "x-authorization";
+
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    if parts.headers.get(AUTHORIZATION).is_none()
+        && let Some(value) = parts.headers.get(CONDUCTOR_AUTHORIZATION)
+    {
+        let value = value
+            .to_str()
+            .map_err(|_| ApiError::Unauthorized("the X-Authorization header is not text".into()))?;
+        let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
+        if token.is_empty() {
+            return Err(ApiError::Unauthorized(
+                "the X-Authorization token is empty".into(),
+            ));
+        }
+        return Ok(token);
+    }
     let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
         ApiError::Unauthorized("send the token as `Authorization: Bearer <token>`".into())
     })?;

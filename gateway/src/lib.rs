@@ -11,15 +11,18 @@
 //! - [`coordinator`]: the command client; [`report`]: agents' events, for every route that
 //!   takes them; [`handout`]: tasks handed out over HTTP, leased until their agent reports.
 //! - [`stream`]: live views over WebSockets; [`pages`]: the dashboard.
-//! - [`state`], [`options`].
+//! - [`mcp`]: the MCP tools over streamable HTTP at `/mcp`.
+//! - [`state`], [`options`]; [`callbacks`]: Conductor tasks to offer again later.
 
 pub mod auth;
 pub mod breaker;
+pub mod callbacks;
 pub mod coordinator;
 pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod handout;
+pub mod mcp;
 pub mod options;
 pub mod pages;
 pub mod report;

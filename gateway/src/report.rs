@@ -111,7 +111,12 @@ pub async fn send(
 
 /// Whether `agent` holds leaf `task` of `execution`: 404 when there is no such leaf, 403 when
 /// another agent (or none) holds it.
-async fn holds(state: &AppState, agent: Id, execution: Id, task: Id) -> Result<(), ApiError> {
+pub(crate) async fn holds(
+    state: &AppState,
+    agent: Id,
+    execution: Id,
+    task: Id,
+) -> Result<(), ApiError> {
     let (holder, _) = leaf_holder(state.pool(), execution, task)
         .await?
         .ok_or_else(|| ApiError::not_found("task", format!("{task} of execution {execution}")))?;

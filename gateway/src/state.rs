@@ -10,6 +10,7 @@ use planexec_schemas::event::Heartbeat;
 use sqlx::PgPool;
 
 use crate::breaker::Breaker;
+use crate::callbacks::Callbacks;
 use crate::coordinator::CoordinatorClient;
 use crate::error::ApiError;
 use crate::handout::Handouts;
@@ -40,6 +41,8 @@ struct Inner {
     breaker: Breaker,
     /// Live views' NATS subscriptions, shared by their watchers.
     streams: Hub,
+    /// Conductor tasks to offer again after their `callbackAfterSeconds`.
+    callbacks: Callbacks,
 }
 
 impl AppState {
@@ -66,6 +69,7 @@ impl AppState {
             breaker: Breaker::new(options.breaker_open),
             options,
             streams,
+            callbacks: Callbacks::default(),
         }))
     }
 
@@ -96,6 +100,10 @@ impl AppState {
     /// The live views' subscriptions.
     pub fn streams(&self) -> &Hub {
         &self.0.streams
+    }
+
+    pub fn callbacks(&self) -> &Callbacks {
+        &self.0.callbacks
     }
 
     pub fn operator_token(&self) -> &str {

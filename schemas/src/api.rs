@@ -275,13 +275,43 @@ pub struct Problem {
 pub struct ConductorTask {
     pub task_id: String,
     pub task_type: String,
+    /// The task type again, as Conductor's task definition name (the SDKs route by it).
+    pub task_def_name: String,
     pub workflow_instance_id: Id,
+    /// Always `planexec`: the workflow is a planexec execution.
+    pub workflow_type: String,
     pub reference_task_name: String,
     pub status: String,
     pub input_data: BTreeMap<String, Value>,
+    pub output_data: BTreeMap<String, Value>,
     pub retry_count: u32,
+    /// How many times this task (this attempt) was handed out: 1, then one more per callback.
+    pub poll_count: u32,
+    /// The delay the worker asked for with its last `IN_PROGRESS`, 0 before.
+    pub callback_after_seconds: u64,
     pub response_timeout_seconds: u32,
+    /// When it was dispatched and when first handed out, in milliseconds since 1970.
+    pub scheduled_time: i64,
+    pub start_time: i64,
+    pub update_time: i64,
+    /// The worker as it named itself in the poll (free text; identity comes from the token).
     pub worker_id: String,
+}
+
+/// `POST /api/token`: Conductor's key id (the agent id) and key secret (the agent token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConductorTokenRequest {
+    #[schemars(length(max = 200))]
+    pub key_id: String,
+    #[schemars(length(max = 1000))]
+    pub key_secret: String,
+}
+
+/// The token a Conductor SDK then sends as `X-Authorization` (the agent token itself).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConductorToken {
+    pub token: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -310,14 +340,16 @@ pub struct ConductorTaskResult {
     #[serde(default)]
     #[schemars(length(max = 20000))]
     pub reason_for_incompletion: Option<String>,
-    /// The reporting worker: the agent's id (empty or absent: the token's agent).
+    /// The reporting worker as it names itself (free text; identity comes from the token).
     #[serde(default)]
-    #[schemars(regex(
-        pattern = r"^$|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-    ))]
+    #[schemars(length(max = 1000))]
     pub worker_id: Option<String>,
     #[serde(default)]
     pub logs: Vec<ConductorLog>,
+    /// With `IN_PROGRESS`: offer the task to the worker again after this many seconds.
+    #[serde(default)]
+    #[schemars(range(max = 604800))]
+    pub callback_after_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -73,7 +73,17 @@ pub fn json_schemas() -> Vec<(&'static str, Value)> {
         ),
     ];
     all.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, schema) in &mut all {
+        if let Value::Object(object) = schema {
+            object.insert("$id".into(), Value::String(schema_id(*name)));
+        }
+    }
     all
+}
+
+/// The `$id` of the schema written as `schemas/json/<stem>.json`.
+pub fn schema_id(stem: &str) -> String {
+    format!("https://planexec.dev/schemas/{stem}.json")
 }
 
 /// The text written for one schema: pretty JSON with a trailing newline.

@@ -13,12 +13,16 @@
 //! - [`task`]: what the coordinator hands to an agent (assignments, cancels, retry policy).
 //! - [`command`]: NATS request/reply commands to the coordinator and their typed errors.
 //! - [`api`]: HTTP request and response bodies of the gateway.
+//! - [`mcp`]: the inputs and outputs of the MCP server's tools.
 //! - [`update`]: compact live updates published per execution.
 //! - [`webhook`]: webhook subscriptions, notifications and deliveries.
 //! - [`subjects`]: NATS subject and stream names.
 //! - [`validate`]: field-level validation shared by the gateway and the coordinator, and the
 //!   `FieldError` every rule reports (its own module, so the bodies that carry it need not
 //!   import the rules that check them).
+//!
+//! [`json_schemas`] and [`asyncapi`] describe the wire for other languages (`schemas/json/`,
+//! `schemas/asyncapi.json`).
 
 pub mod admin;
 pub mod agent;
@@ -28,6 +32,7 @@ pub mod decomposition;
 pub mod event;
 pub mod execution;
 mod field_error;
+pub mod mcp;
 pub mod notice;
 pub mod plan;
 pub mod subjects;
@@ -36,9 +41,11 @@ pub mod update;
 pub mod validate;
 pub mod webhook;
 
+mod asyncapi;
 mod json_schema;
 
-pub use json_schema::{json_schemas, render as render_json_schema};
+pub use asyncapi::{asyncapi, referenced_schemas};
+pub use json_schema::{json_schemas, render as render_json_schema, schema_id};
 
 /// Identifiers are UUIDs everywhere; new ones are version 7 (time-ordered).
 pub type Id = uuid::Uuid;

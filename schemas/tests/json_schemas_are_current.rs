@@ -42,3 +42,37 @@ fn every_schema_is_a_draft_2020_12_object_schema() {
         assert!(schema.get("title").is_some(), "{name} has no title");
     }
 }
+
+#[test]
+fn every_schema_has_its_own_id() {
+    for (name, schema) in planexec_schemas::json_schemas() {
+        assert_eq!(
+            schema["$id"].as_str(),
+            Some(planexec_schemas::schema_id(name).as_str()),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_committed_asyncapi_document_matches_the_code_and_names_only_generated_schemas() {
+    let document = planexec_schemas::asyncapi();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("asyncapi.json");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == planexec_schemas::render_json_schema(&document),
+        "{} is stale: run `cargo run -p planexec-schemas --bin write-json-schemas` and commit it",
+        path.display()
+    );
+    let generated: BTreeSet<&str> = planexec_schemas::json_schemas()
+        .iter()
+        .map(|(name, _)| *name)
+        .collect();
+    for stem in planexec_schemas::referenced_schemas(&document) {
+        assert!(
+            generated.contains(stem.as_str()),
+            "asyncapi.json refers to schemas/json/{stem}.json, which is not generated"
+        );
+    }
+    assert_eq!(document["asyncapi"], "3.0.0");
+}

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod exec;
 pub mod gateway;
 pub mod loadgen;
+pub mod mcp;
 pub mod migrate;
 pub mod nats;
 pub mod output;

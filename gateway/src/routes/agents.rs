@@ -150,7 +150,7 @@ async fn delete(
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+struct AgentListQuery {
     /// `online` or `offline`.
     status: Option<AgentStatus>,
 }
@@ -158,7 +158,7 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     _: Operator,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<AgentListQuery>,
 ) -> Result<Json<AgentList>, ApiError> {
     Ok(Json(AgentList {
         agents: planexec_store::agents::list(state.pool(), query.status).await?,

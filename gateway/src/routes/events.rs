@@ -99,7 +99,7 @@ enum DispositionFilter {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+struct EventListQuery {
     /// An event type, e.g. `task_complete`.
     #[serde(rename = "type")]
     event_type: Option<EventType>,
@@ -120,7 +120,7 @@ async fn list(
     State(state): State<AppState>,
     _: Operator,
     ApiPath(path): ApiPath<ExecutionPath>,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<EventListQuery>,
 ) -> Result<Json<EventList>, ApiError> {
     let limit = limit(query.limit, 100, 1000)?;
     let before = query

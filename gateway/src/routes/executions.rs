@@ -103,7 +103,7 @@ async fn create(
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+struct ExecutionListQuery {
     plan_id: Option<Id>,
     agent_id: Option<Id>,
     status: Option<ExecutionStatus>,
@@ -158,7 +158,7 @@ pub(crate) fn limit(requested: Option<u32>, default: u32, max: u32) -> Result<u3
 async fn list(
     State(state): State<AppState>,
     _: Operator,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<ExecutionListQuery>,
 ) -> Result<Json<ExecutionList>, ApiError> {
     let limit = limit(query.limit, 50, 500)?;
     let cursor = query

@@ -5,9 +5,11 @@
 mod admin;
 mod agents;
 mod conductor;
+mod dependencies;
 mod events;
 mod executions;
 mod health;
+mod operation_ids;
 mod plans;
 pub mod requests;
 mod webhooks;
@@ -38,6 +40,7 @@ fn api_routes(options: &GatewayOptions) -> ApiRouter<AppState> {
         .merge(work::routes())
         .merge(executions::routes())
         .merge(events::routes())
+        .merge(dependencies::routes())
         .merge(plans::routes(options.upload_body_limit))
         .merge(conductor::routes())
         .merge(admin::routes())
@@ -69,16 +72,24 @@ pub fn openapi(options: &GatewayOptions) -> OpenApi {
     let mut api = OpenApi::default();
     let _ = api_routes(options).finish_api_with(&mut api, describe);
     crate::extract::schema::state_wire_limits_in(&mut api);
+    operation_ids::name_operations(&mut api);
     api
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application: the API, and MCP at `/mcp` in front of it.
 pub fn app(state: AppState) -> Router {
+    let api = api_app(state.clone());
+    api.clone().merge(crate::mcp::routes(api, state))
+}
+
+/// The API with its documents and layers.
+fn api_app(state: AppState) -> Router {
     let options = state.options().clone();
     let mut api = OpenApi::default();
     aide::generate::extract_schemas(true);
     let router = api_routes(&options).finish_api_with(&mut api, describe);
     crate::extract::schema::state_wire_limits_in(&mut api);
+    operation_ids::name_operations(&mut api);
     let document: Arc<String> = Arc::new(serde_json::to_string_pretty(&api).unwrap_or_default());
     let metrics = options.metrics.clone();
     let router = router

@@ -236,7 +236,7 @@ async fn import(
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+struct PlanListQuery {
     /// 1..200, default 50.
     #[schemars(range(min = 1, max = 200))]
     limit: Option<u32>,
@@ -248,7 +248,7 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     _: Operator,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<PlanListQuery>,
 ) -> Result<Json<PlanList>, ApiError> {
     let limit = limit(query.limit, 50, 200)?;
     let cursor = query

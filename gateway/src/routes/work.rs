@@ -37,7 +37,7 @@ pub fn routes() -> ApiRouter<AppState> {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct PollQuery {
+struct WorkPollQuery {
     /// Seconds to wait for work (0 answers at once); capped at 30.
     wait: Option<u32>,
 }
@@ -46,7 +46,7 @@ async fn poll(
     axum::extract::State(state): axum::extract::State<AppState>,
     caller: AgentCaller,
     ApiPath(path): ApiPath<AgentPath>,
-    ApiQuery(query): ApiQuery<PollQuery>,
+    ApiQuery(query): ApiQuery<WorkPollQuery>,
 ) -> Result<MaybeContent<AgentMessage>, ApiError> {
     let agent = caller.must_be(path.agent_id)?;
     state.heartbeat(agent).await;

@@ -146,3 +146,34 @@ async fn the_committed_openapi_document_matches_the_code() {
         path.display()
     );
 }
+
+#[tokio::test]
+async fn every_operation_has_a_unique_operation_id_and_every_schema_a_meaningful_name() {
+    let document = serde_json::to_value(planexec_gateway::openapi(
+        &planexec_gateway::GatewayOptions::default(),
+    ))
+    .expect("serialises");
+    let mut seen = std::collections::BTreeSet::new();
+    let paths = document["paths"].as_object().expect("paths");
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().expect("a path item") {
+            let Some(id) = operation["operationId"].as_str() else {
+                panic!(
+                    "{} {path} has no operationId: add it to gateway/src/routes/operation_ids.rs",
+                    method.to_uppercase()
+                );
+            };
+            assert!(seen.insert(id.to_owned()), "operationId {id} is used twice");
+        }
+    }
+    for name in document["components"]["schemas"]
+        .as_object()
+        .expect("schemas")
+        .keys()
+    {
+        assert!(
+            !name.ends_with(|c: char| c.is_ascii_digit()),
+            "schema {name} is named by a counter: give its type a name of its own"
+        );
+    }
+}

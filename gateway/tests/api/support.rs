@@ -24,7 +24,7 @@ pub struct Api {
     /// The gateway's state, for tests that look inside (the stream's subscriptions).
     #[allow(dead_code)]
     pub state: AppState,
-    http: reqwest::Client,
+    pub http: reqwest::Client,
     shutdown: CancellationToken,
 }
 

@@ -1,4 +1,5 @@
-//! Writes the JSON Schema of every wire type into `schemas/json/` (or the folder given).
+//! Writes the JSON Schema of every wire type into `schemas/json/` (or the folder given), and
+//! the AsyncAPI document of the NATS wire into `schemas/asyncapi.json` (by default).
 //!
 //! `cargo run -p planexec-schemas --bin write-json-schemas`
 
@@ -24,5 +25,13 @@ fn main() -> std::io::Result<()> {
         )?;
     }
     eprintln!("wrote {} schemas to {}", schemas.len(), out.display());
+    if std::env::args_os().nth(1).is_none() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("asyncapi.json");
+        std::fs::write(
+            &path,
+            planexec_schemas::render_json_schema(&planexec_schemas::asyncapi()),
+        )?;
+        eprintln!("wrote {}", path.display());
+    }
     Ok(())
 }

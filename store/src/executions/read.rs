@@ -4,6 +4,7 @@
 use planexec_schemas::execution::{
     Execution, ExecutionStatus, ExecutionSubtask, ExecutionTask, TaskStatus,
 };
+use planexec_schemas::mcp::DependencyOutput;
 use planexec_schemas::{Id, Timestamp};
 use serde_json::Value;
 use sqlx::PgExecutor;
@@ -219,4 +220,75 @@ pub async fn tasks(db: impl PgExecutor<'_>, execution_id: Id) -> Result<Vec<Exec
         }
     }
     Ok(tasks)
+}
+
+#[derive(sqlx::FromRow)]
+struct DependencyRow {
+    id: Id,
+    wbs: String,
+    title: String,
+    status: String,
+    is_subtask: bool,
+    result: Option<Value>,
+}
+
+/// What the tasks leaf `leaf` of `execution` depends on produced: each task it waits for (a
+/// subtask waits for what its task waits for) and that task's subtasks, in execution order.
+pub async fn dependency_outputs(
+    db: impl PgExecutor<'_>,
+    execution_id: Id,
+    leaf: Id,
+) -> Result<Vec<DependencyOutput>, Error> {
+    let rows: Vec<DependencyRow> = sqlx::query_as(
+        "WITH deps AS (
+           SELECT unnest(COALESCE(
+             (SELECT depends_on FROM execution_tasks WHERE execution_id = $1 AND id = $2),
+             (SELECT t.depends_on FROM execution_subtasks s JOIN execution_tasks t ON t.id = s.task_id
+               WHERE s.execution_id = $1 AND s.id = $2),
+             '{}'::uuid[])) AS id)
+         SELECT id, wbs, title, status, is_subtask, result FROM (
+           SELECT t.id, t.wbs, t.title, t.status, false AS is_subtask, t.result,
+                  t.position AS task_position, 0 AS sub_position
+             FROM execution_tasks t WHERE t.execution_id = $1 AND t.id IN (SELECT id FROM deps)
+           UNION ALL
+           SELECT s.id, s.wbs, s.title, s.status, true, s.result, t.position, s.position + 1
+             FROM execution_subtasks s JOIN execution_tasks t ON t.id = s.task_id
+            WHERE s.execution_id = $1 AND s.task_id IN (SELECT id FROM deps)) nodes
+         ORDER BY task_position, sub_position",
+    )
+    .bind(execution_id)
+    .bind(leaf)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(DependencyOutput {
+                task_id: row.id,
+                wbs: row.wbs,
+                title: row.title,
+                status: task_status(
+                    if row.is_subtask {
+                        "execution_subtasks"
+                    } else {
+                        "execution_tasks"
+                    },
+                    &row.status,
+                )?,
+                output: row.result,
+            })
+        })
+        .collect()
+}
+
+/// The execution leaf `leaf` (a task or a subtask) belongs to.
+pub async fn leaf_execution(db: impl PgExecutor<'_>, leaf: Id) -> Result<Option<Id>, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT execution_id FROM execution_tasks WHERE id = $1 AND is_leaf
+         UNION ALL
+         SELECT execution_id FROM execution_subtasks WHERE id = $1
+         LIMIT 1",
+    )
+    .bind(leaf)
+    .fetch_optional(db)
+    .await?)
 }
