@@ -75,7 +75,7 @@ pub fn json_schemas() -> Vec<(&'static str, Value)> {
     all.sort_by(|a, b| a.0.cmp(b.0));
     for (name, schema) in &mut all {
         if let Value::Object(object) = schema {
-            object.insert("$id".into(), Value::String(schema_id(*name)));
+            object.insert("$id".into(), Value::String(schema_id(name)));
         }
     }
     all
