@@ -361,7 +361,7 @@ class Suite:
     def history(self, ex):
         events, offset = [], 0
         while True:
-            status, page = self.api.retry("GET", f"/api/executions/{ex}/events?limit=500&offset={offset}")
+            status, page = self.api.retry("GET", f"/api/executions/{ex}/events?limit=500&offset={offset}&disposition=all")
             items = page.get("events", []) if isinstance(page, dict) else []
             events += items
             if status != 200 or len(items) < 500:
