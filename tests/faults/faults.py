@@ -377,7 +377,7 @@ class Suite:
             ids.update(e.get("id") for e in events)
             completes = {}
             for e in events:
-                if e.get("event_type") == "task_complete":
+                if e.get("event_type") == "task_complete" and e.get("disposition") == "applied":
                     completes[e["task_id"]] = completes.get(e["task_id"], 0) + 1
             dups += sum(n - 1 for n in completes.values())
         sent, missing = 0, 0
