@@ -65,9 +65,11 @@ window.pageInit = (main) => {
     if (ex) figuresOf(ex);
   }
 
-  async function resolve(taskId, action) {
-    const ex = await act(action === "retry" ? "Retry" : "Skip", () =>
-      api("POST", `/api/executions/${id}/tasks/${taskId}/resolve`, { action }));
+  async function resolve(taskId, action, output) {
+    const names = { retry: "Retry", skip: "Skip", complete: "Complete" };
+    const body = output === undefined ? { action } : { action, output };
+    const ex = await act(names[action], () =>
+      api("POST", `/api/executions/${id}/tasks/${taskId}/resolve`, body));
     if (ex) figuresOf(ex);
   }
 
@@ -99,7 +101,7 @@ window.pageInit = (main) => {
   function renderBlocker() {
     const s = current.status;
     const advice = {
-      BLOCKED: "Something stops progress. Reassign the work to an agent that has the capability, or retry or skip the failed task in the tree.",
+      BLOCKED: "Something stops progress. Reassign the work to an agent that has the capability, or retry, skip or complete the failed task in the tree.",
       NEEDS_REVIEW: "The plan's decomposition needs an operator's review: open the plan, check the capabilities and approve it.",
       PAUSED: "Paused by an operator: no new task is dispatched. Resume to continue.",
       FAILED: "The execution failed. Open the failed task in the tree for its error.",

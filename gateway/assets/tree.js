@@ -116,11 +116,27 @@ const TaskTree = (() => {
           el("span", null, "Finished ", el("b", null, PX.time(n.finished_at)))),
         n.error ? el("div", null, el("b", null, "Error"), el("pre", null, n.error)) : null,
         n.result ? el("div", null, el("b", null, "Output"), el("pre", null, JSON.stringify(n.result, null, 2))) : null,
-        n.is_leaf ? el("div", { class: "controls" },
-          el("button", { class: "small", onclick: () => this.actions.resolve(id, "retry") }, "Retry task"),
-          el("button", { class: "small", onclick: () => this.actions.resolve(id, "skip") }, "Skip task")) : null,
+        n.is_leaf ? this.controls(id) : null,
         el("p", { class: "error", role: "alert" }));
       li.querySelector(":scope > .row").after(box);
+    }
+
+    // Retry, Skip, and Complete with an output typed by the operator (JSON, or text kept as a note).
+    controls(id) {
+      const label = `output-${id}`;
+      const output = el("textarea", { id: label, rows: "2", placeholder: '{"summary": "done by hand"}' });
+      const complete = () => {
+        const text = output.value.trim();
+        let value = {};
+        if (text) { try { value = JSON.parse(text); } catch { value = { note: text }; } }
+        this.actions.resolve(id, "complete", value);
+      };
+      return el("div", { class: "controls" },
+        el("button", { class: "small", onclick: () => this.actions.resolve(id, "retry") }, "Retry task"),
+        el("button", { class: "small", onclick: () => this.actions.resolve(id, "skip") }, "Skip task"),
+        el("label", { for: label, class: "sr-only" }, "Output for Complete"),
+        output,
+        el("button", { class: "small", onclick: complete }, "Complete task"));
     }
 
     // A TaskUpdate of the stream: { id, status, attempt, progress }.

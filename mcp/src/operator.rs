@@ -107,7 +107,7 @@ impl<A: Api> OperatorTools<'_, A> {
                 "/api/executions/{}/tasks/{}/resolve",
                 input.execution_id, input.task_id
             ),
-            Some(json!({ "action": input.action })),
+            Some(json!({ "action": input.action, "output": input.output })),
         )
         .await
     }

@@ -82,7 +82,8 @@ pub fn catalogue(role: Role) -> Vec<Tool> {
             tool::<ChangeExecutionInput>("resume_execution", "Resume a paused execution."),
             tool::<ResolveTaskInput>(
                 "resolve_task",
-                "A failed task: `retry` it with a fresh attempt budget, or `skip` it.",
+                "A task: `retry` it (failed) with a fresh attempt budget, `skip` it, or `complete` it \
+                 with an `output` (work done by hand).",
             ),
         ],
     }

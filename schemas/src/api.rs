@@ -133,6 +133,9 @@ pub struct ReassignRequest {
 #[serde(deny_unknown_fields)]
 pub struct ResolveTaskRequest {
     pub action: ResolveAction,
+    /// The task's output, only with `"action": "complete"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<serde_json::Value>,
 }
 
 /// A page of executions; pass `next_cursor` as `cursor` for the next page.

@@ -179,19 +179,27 @@ pub struct PlanApproved {
     pub released_executions: u32,
 }
 
-/// Retry a failed leaf with a fresh attempt budget, or skip it; the execution resumes.
+/// Retry a failed leaf with a fresh attempt budget, skip it, or mark it complete (work done by
+/// hand); the execution resumes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ResolveTask {
     pub execution_id: Id,
     pub task_id: Id,
     pub action: ResolveAction,
+    /// The task's output when `action` is `complete` (an empty object when left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ResolveAction {
+    /// A failed task gets a fresh attempt budget and is dispatched again.
     Retry,
+    /// The task counts as done without output; its dependants may run.
     Skip,
+    /// The task is completed with the given output, as if its agent had reported it.
+    Complete,
 }
 
 impl Command for ResolveTask {

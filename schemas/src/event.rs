@@ -187,6 +187,11 @@ pub enum CoordinatorEvent {
     TaskSkipped {
         reason: String,
     },
+    /// An operator completed the task by hand with this output.
+    TaskMarkedComplete {
+        reason: String,
+        output: Value,
+    },
     /// Its agent came back without the attempt (it said it holds nothing): the task is handed
     /// out again without counting a failure.
     TaskAbandoned {
@@ -209,6 +214,7 @@ impl CoordinatorEvent {
             Self::TaskCancelled { .. } => EventType::TaskCancelled,
             Self::TaskReassigned { .. } => EventType::TaskReassigned,
             Self::TaskSkipped { .. } => EventType::TaskSkipped,
+            Self::TaskMarkedComplete { .. } => EventType::TaskMarkedComplete,
             Self::TaskAbandoned { .. } => EventType::TaskAbandoned,
         }
     }
@@ -245,11 +251,12 @@ pub enum EventType {
     TaskCancelled,
     TaskReassigned,
     TaskSkipped,
+    TaskMarkedComplete,
     TaskAbandoned,
 }
 
 impl EventType {
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::TaskStarted,
         Self::TaskProgress,
         Self::TaskComplete,
@@ -266,6 +273,7 @@ impl EventType {
         Self::TaskCancelled,
         Self::TaskReassigned,
         Self::TaskSkipped,
+        Self::TaskMarkedComplete,
         Self::TaskAbandoned,
     ];
 
@@ -287,6 +295,7 @@ impl EventType {
             Self::TaskCancelled => "task_cancelled",
             Self::TaskReassigned => "task_reassigned",
             Self::TaskSkipped => "task_skipped",
+            Self::TaskMarkedComplete => "task_marked_complete",
             Self::TaskAbandoned => "task_abandoned",
         }
     }
@@ -314,6 +323,7 @@ impl EventType {
             | Self::TaskCancelled
             | Self::TaskReassigned
             | Self::TaskSkipped
+            | Self::TaskMarkedComplete
             | Self::TaskAbandoned => EventSource::Coordinator,
         }
     }
@@ -341,7 +351,8 @@ impl EventType {
             | Self::TaskRetryScheduled
             | Self::TaskGaveUp
             | Self::TaskReassigned
-            | Self::TaskSkipped => false,
+            | Self::TaskSkipped
+            | Self::TaskMarkedComplete => false,
         }
     }
 }

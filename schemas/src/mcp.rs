@@ -156,11 +156,14 @@ pub struct ChangeExecutionInput {
     pub reason: Option<String>,
 }
 
-/// `resolve_task`: retry a failed task with a fresh attempt budget, or skip it.
+/// `resolve_task`: retry a failed task with a fresh attempt budget, skip it, or mark it complete.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveTaskInput {
     pub execution_id: Id,
     pub task_id: Id,
     pub action: ResolveAction,
+    /// The task's output, only with `"action": "complete"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<serde_json::Value>,
 }

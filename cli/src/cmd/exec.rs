@@ -100,6 +100,16 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Complete a task by hand: it counts as done with the given result; its dependants may run.
+    Complete {
+        id: Id,
+        task: Id,
+        /// The task's output, a JSON value (default `{}`).
+        #[arg(long, value_parser = parse_json)]
+        result: Option<serde_json::Value>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Pause: nothing new is dispatched; running tasks may finish.
     Pause {
         id: Id,
@@ -130,6 +140,10 @@ pub enum Command {
 
 fn parse_routing(text: &str) -> Result<RoutingPolicy, String> {
     RoutingPolicy::parse(text).ok_or_else(|| "use `agent` or `any_capable`".into())
+}
+
+fn parse_json(text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))
 }
 
 fn client(args: &ClientArgs) -> anyhow::Result<ApiClient> {
@@ -224,12 +238,25 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             id,
             task,
             client: args,
-        } => print_status(&tasks::resolve(&client(&args)?, id, task, ResolveAction::Retry).await?),
+        } => print_status(
+            &tasks::resolve(&client(&args)?, id, task, ResolveAction::Retry, None).await?,
+        ),
         Command::Skip {
             id,
             task,
             client: args,
-        } => print_status(&tasks::resolve(&client(&args)?, id, task, ResolveAction::Skip).await?),
+        } => print_status(
+            &tasks::resolve(&client(&args)?, id, task, ResolveAction::Skip, None).await?,
+        ),
+        Command::Complete {
+            id,
+            task,
+            result,
+            client: args,
+        } => {
+            let api = client(&args)?;
+            print_status(&tasks::resolve(&api, id, task, ResolveAction::Complete, result).await?)
+        }
         Command::Pause { id, client: args } => {
             set(&client(&args)?, id, ExecutionStatus::Paused, None).await?
         }

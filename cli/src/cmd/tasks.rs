@@ -1,5 +1,5 @@
-//! `planexec exec tasks|events|reassign|retry|skip`: an execution's tasks and history, and the
-//! operator's actions on them.
+//! `planexec exec tasks|events|reassign|retry|skip|complete`: an execution's tasks and
+//! history, and the operator's actions on them.
 
 use planexec_schemas::Id;
 use planexec_schemas::api::{EventList, ReassignRequest, ResolveTaskRequest};
@@ -89,10 +89,11 @@ pub async fn resolve(
     id: Id,
     task: Id,
     action: ResolveAction,
+    output: Option<serde_json::Value>,
 ) -> anyhow::Result<Execution> {
     api.post(
         &format!("/api/executions/{id}/tasks/{task}/resolve"),
-        &ResolveTaskRequest { action },
+        &ResolveTaskRequest { action, output },
     )
     .await
 }

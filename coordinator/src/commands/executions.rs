@@ -2,11 +2,11 @@
 //! tasks to another agent, resolve a failed task.
 
 use planexec_schemas::command::{
-    CommandError, CreateExecution, Reassign, ResolveTask, UpdateExecutionStatus,
+    CommandError, CreateExecution, Reassign, ResolveAction, ResolveTask, UpdateExecutionStatus,
 };
 use planexec_schemas::event::CoordinatorEvent;
 use planexec_schemas::execution::{Execution, ExecutionStatus, RoutingPolicy};
-use planexec_schemas::validate::{Validate, limits};
+use planexec_schemas::validate::{FieldError, Validate, limits};
 use planexec_schemas::{Id, new_id};
 use planexec_store::executions::read;
 use planexec_store::executions::schedule::{self, NewExecution};
@@ -14,7 +14,7 @@ use planexec_store::{agents, events, plans};
 
 use super::reply::internal;
 use crate::engine::{Engine, Item, LockMode, Outcome, Work, coordinator_event};
-use crate::machine::{Input, Rejection};
+use crate::machine::{Input, Rejection, Resolution};
 
 /// The execution as it stands now.
 async fn read_execution(engine: &Engine, id: Id) -> Result<Execution, CommandError> {
@@ -167,15 +167,23 @@ pub(super) async fn reassign(engine: &Engine, c: Reassign) -> Result<Execution, 
     .await
 }
 
-/// Retries or skips one failed task.
+/// Retries, skips or completes one task; only `complete` takes an output.
 pub(super) async fn resolve(engine: &Engine, c: ResolveTask) -> Result<Execution, CommandError> {
-    operate(
-        engine,
-        c.execution_id,
-        Input::Resolve {
-            task: c.task_id,
-            action: c.action,
+    let action = match (c.action, c.output) {
+        (ResolveAction::Complete, output) => Resolution::Complete {
+            output: output.unwrap_or_else(|| serde_json::json!({})),
         },
-    )
-    .await
+        (_, Some(_)) => {
+            return Err(CommandError::Invalid {
+                errors: vec![FieldError::new(
+                    "output",
+                    "an output is given only with the action `complete`",
+                )],
+            });
+        }
+        (ResolveAction::Retry, None) => Resolution::Retry,
+        (ResolveAction::Skip, None) => Resolution::Skip,
+    };
+    let task = c.task_id;
+    operate(engine, c.execution_id, Input::Resolve { task, action }).await
 }

@@ -178,6 +178,23 @@ impl Recorder<'_> {
                 to,
             } => self.reassigned(*index, *attempt, *from, *to),
             Change::Skipped { index } => self.skipped(*index),
+            Change::MarkedComplete { index, output } => {
+                self.history(
+                    Some(*index),
+                    None,
+                    CoordinatorEvent::TaskMarkedComplete {
+                        reason: "completed by an operator".into(),
+                        output: output.clone(),
+                    },
+                );
+                self.log(
+                    L::INFO,
+                    "task marked complete",
+                    Some(*index),
+                    Fields::default,
+                );
+                self.completed(*index, output);
+            }
             Change::Abandoned {
                 index,
                 agent,

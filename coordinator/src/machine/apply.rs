@@ -47,7 +47,7 @@ pub fn apply(
         Input::Tick => m.tick(),
         Input::AgentsChanged => {}
         Input::Reassign { task, to } => m.reassign(*task, *to)?,
-        Input::Resolve { task, action } => m.resolve(*task, *action)?,
+        Input::Resolve { task, action } => m.resolve(*task, action)?,
         Input::HolderEmpty { agent, since } => m.holder_empty(*agent, *since),
     }
     settle(&mut m);

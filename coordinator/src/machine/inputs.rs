@@ -3,7 +3,6 @@
 //! time passing (due deadlines, unconfirmed dispatches).
 
 use chrono::Duration;
-use planexec_schemas::command::ResolveAction;
 use planexec_schemas::event::{AgentEvent, AgentEventBody};
 use planexec_schemas::execution::{ExecutionStatus, TaskStatus};
 use planexec_schemas::{Id, Timestamp};
@@ -11,7 +10,7 @@ use planexec_schemas::{Id, Timestamp};
 use super::mutator::Mutator;
 use super::retry::{AfterFailure, timeout_error};
 use super::transitions::validate_transition;
-use super::vocabulary::{Change, Rejection};
+use super::vocabulary::{Change, Rejection, Resolution};
 
 impl Mutator<'_, '_, '_> {
     pub(super) fn start(&mut self, needs_review: bool) {
@@ -288,14 +287,20 @@ impl Mutator<'_, '_, '_> {
         Ok(())
     }
 
-    pub(super) fn resolve(&mut self, task: Id, action: ResolveAction) -> Result<(), Rejection> {
+    pub(super) fn resolve(&mut self, task: Id, action: &Resolution) -> Result<(), Rejection> {
         if self.state.status.is_terminal() {
             return Err(Rejection::ExecutionFinished(self.state.status));
         }
         let index = self.leaf(task)?;
         let status = self.state.nodes[index].status;
+        let not_done = || match status.is_terminal() {
+            true => Err(Rejection::NotApplicable(format!(
+                "the task is already {status}"
+            ))),
+            false => Ok(()),
+        };
         match action {
-            ResolveAction::Retry => {
+            Resolution::Retry => {
                 if status != TaskStatus::Failed {
                     return Err(Rejection::NotApplicable(format!(
                         "only a failed task can be retried; this one is {status}"
@@ -304,15 +309,23 @@ impl Mutator<'_, '_, '_> {
                 self.state.nodes[index].failures = 0;
                 self.set_task(index, TaskStatus::Ready);
             }
-            ResolveAction::Skip => {
-                if status.is_terminal() {
-                    return Err(Rejection::NotApplicable(format!(
-                        "the task is already {status}"
-                    )));
-                }
+            Resolution::Skip => {
+                not_done()?;
                 self.revoke_if_in_flight(index, "skipped by an operator");
                 self.set_task(index, TaskStatus::Skipped);
                 self.changes.push(Change::Skipped { index });
+            }
+            Resolution::Complete { output } => {
+                not_done()?;
+                self.revoke_if_in_flight(index, "completed by an operator");
+                let node = &mut self.state.nodes[index];
+                node.progress = 100.0;
+                node.started_at.get_or_insert(self.ctx.now);
+                self.set_task(index, TaskStatus::Completed);
+                self.changes.push(Change::MarkedComplete {
+                    index,
+                    output: output.clone(),
+                });
             }
         }
         Ok(())

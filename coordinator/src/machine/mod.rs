@@ -29,4 +29,4 @@ pub use transitions::{
     InvalidTaskTransition, InvalidTransition, allowed_task_transitions, allowed_transitions,
     validate_task_transition, validate_transition,
 };
-pub use vocabulary::{Change, Context, Input, Rejection, Transition};
+pub use vocabulary::{Change, Context, Input, Rejection, Resolution, Transition};

@@ -20,16 +20,17 @@ pub fn allowed_transitions(from: ExecutionStatus) -> &'static [ExecutionStatus] 
 pub fn allowed_task_transitions(from: TaskStatus) -> &'static [TaskStatus] {
     use TaskStatus::*;
     match from {
-        Pending => &[Ready, Cancelled, Skipped],
-        Ready => &[Dispatched, Cancelled, Skipped],
+        // An operator may skip or complete any leaf that is not done.
+        Pending => &[Ready, Cancelled, Skipped, Completed],
+        Ready => &[Dispatched, Cancelled, Skipped, Completed],
         // A task may complete before its start event arrives (events can be reordered), and
         // goes back to Ready when released or reassigned before it finishes.
         Dispatched => &[
             Running, Completed, RetryWait, Failed, Cancelled, Ready, Skipped,
         ],
         Running => &[Completed, RetryWait, Failed, Cancelled, Ready, Skipped],
-        RetryWait => &[Ready, Cancelled, Skipped],
-        Failed => &[Ready, Skipped],
+        RetryWait => &[Ready, Cancelled, Skipped, Completed],
+        Failed => &[Ready, Skipped, Completed],
         Completed | Cancelled | Skipped => &[],
     }
 }

@@ -3,7 +3,6 @@
 //! ([`Change`], read by the engine's effects).
 
 use chrono::Duration;
-use planexec_schemas::command::ResolveAction;
 use planexec_schemas::event::AgentEvent;
 use planexec_schemas::execution::{BlockedReason, ExecutionStatus, TaskStatus};
 use planexec_schemas::{Id, Timestamp};
@@ -42,10 +41,10 @@ pub enum Input {
         task: Option<Id>,
         to: Id,
     },
-    /// An operator retries or skips one leaf.
+    /// An operator retries, skips or completes one leaf.
     Resolve {
         task: Id,
-        action: ResolveAction,
+        action: Resolution,
     },
     /// `agent` says it has held no task since `since` (it restarted, or lost its work): its
     /// attempts that started before then are handed out again, without counting a failure.
@@ -53,6 +52,17 @@ pub enum Input {
         agent: Id,
         since: Timestamp,
     },
+}
+
+/// What an operator does with one leaf.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolution {
+    /// A failed leaf gets a fresh attempt budget and is dispatched again.
+    Retry,
+    /// The leaf counts as done without output.
+    Skip,
+    /// The leaf is completed with this output (the work was done by hand).
+    Complete { output: Value },
 }
 
 /// What the machine may know beyond the state: the time and the agents.
@@ -173,6 +183,11 @@ pub enum Change {
     },
     Skipped {
         index: usize,
+    },
+    /// An operator completed the leaf with `output` (stored as [`Change::Completed`] stores it).
+    MarkedComplete {
+        index: usize,
+        output: Value,
     },
     /// The agent holding the attempt came back without it; the leaf is ready again.
     Abandoned {

@@ -1,7 +1,6 @@
 //! The state machine's behaviour, input by input.
 
-use planexec_coordinator::machine::{Change, Input, Rejection};
-use planexec_schemas::command::ResolveAction;
+use planexec_coordinator::machine::{Change, Input, Rejection, Resolution};
 use planexec_schemas::event::AgentEventBody;
 use planexec_schemas::execution::{BlockedReason, ExecutionStatus, RoutingPolicy, TaskStatus};
 
@@ -229,11 +228,50 @@ fn a_give_up_error_blocks_at_once_and_skip_unblocks() {
     assert_eq!(run.state.blocked_reason, Some(BlockedReason::TaskFailed));
     run.ok(Input::Resolve {
         task: first,
-        action: ResolveAction::Skip,
+        action: Resolution::Skip,
     });
     assert_eq!(run.status_of(first), TaskStatus::Skipped);
     assert_eq!(run.status_of(second), TaskStatus::Dispatched);
     assert_eq!(run.state.status, ExecutionStatus::Running);
+}
+
+#[test]
+fn an_operator_completes_a_task_in_flight_and_its_holder_is_told_to_stop() {
+    let mut run = started(&[0, 0]);
+    let [first, second] = run.leaf_ids()[..] else {
+        panic!("two leaves")
+    };
+    let output = serde_json::json!({"summary": "done by hand"});
+    let changes = run.ok(Input::Resolve {
+        task: first,
+        action: Resolution::Complete {
+            output: output.clone(),
+        },
+    });
+    assert_eq!(run.status_of(first), TaskStatus::Completed);
+    assert!(
+        changes.iter().any(|c| matches!(c, Change::Revoked { .. })),
+        "{changes:?}"
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|c| matches!(c, Change::MarkedComplete { output: o, .. } if *o == output)),
+        "{changes:?}"
+    );
+    assert_eq!(run.status_of(second), TaskStatus::Dispatched);
+    assert_eq!(
+        run.step(Input::Resolve {
+            task: first,
+            action: Resolution::Complete {
+                output: serde_json::Value::Null
+            },
+        })
+        .map(|_| ()),
+        Err(Rejection::NotApplicable(
+            "the task is already completed".into()
+        ))
+    );
 }
 
 #[test]

@@ -4,11 +4,10 @@
 use chrono::Duration;
 use planexec_coordinator::machine::RetryPolicy;
 use planexec_coordinator::machine::{
-    AgentDirectory, Change, Context, ExecutionState, Input, apply, validate_task_transition,
-    validate_transition,
+    AgentDirectory, Change, Context, ExecutionState, Input, Resolution, apply,
+    validate_task_transition, validate_transition,
 };
 use planexec_schemas::Timestamp;
-use planexec_schemas::command::ResolveAction;
 use planexec_schemas::event::{AgentEvent, AgentEventBody, LogLevel};
 use planexec_schemas::execution::{ExecutionStatus, RoutingPolicy, TaskStatus};
 use proptest::prelude::*;
@@ -40,7 +39,8 @@ enum Action {
     },
     Resolve {
         pick: usize,
-        skip: bool,
+        /// 0 retry, 1 skip, 2 complete.
+        how: u8,
     },
 }
 
@@ -54,7 +54,7 @@ fn action() -> impl Strategy<Value = Action> {
         6 => (0i64..700).prop_map(|seconds| Action::Tick { seconds }),
         2 => (0usize..3).prop_map(|which| Action::ToggleAgent { which }),
         2 => (proptest::option::of(any::<usize>()), 0usize..3).prop_map(|(pick, to)| Action::Reassign { pick, to }),
-        2 => (any::<usize>(), any::<bool>()).prop_map(|(pick, skip)| Action::Resolve { pick, skip }),
+        2 => (any::<usize>(), 0u8..3).prop_map(|(pick, how)| Action::Resolve { pick, how }),
     ]
 }
 
@@ -178,12 +178,14 @@ fn run(mut state: ExecutionState, actions: &[Action]) -> (ExecutionState, Vec<St
                     to: id(AGENTS[*to]),
                 }
             }
-            Action::Resolve { pick, skip } => {
+            Action::Resolve { pick, how } => {
                 let leaves: Vec<_> = state.leaves().map(|(_, n)| n.spec.id).collect();
-                let action = if *skip {
-                    ResolveAction::Skip
-                } else {
-                    ResolveAction::Retry
+                let action = match how {
+                    0 => Resolution::Retry,
+                    1 => Resolution::Skip,
+                    _ => Resolution::Complete {
+                        output: serde_json::json!({"by": "operator"}),
+                    },
                 };
                 Input::Resolve {
                     task: leaves[pick % leaves.len()],

@@ -67,7 +67,10 @@ pub fn routes() -> ApiRouter<AppState> {
             "/api/executions/{execution_id}/tasks/{task_id}/resolve",
             post_with(resolve, |op| {
                 docs::operator(op, "executions", &[400, 404, 409, 413, 415, 422])
-                    .description("Retries a failed task with a fresh attempt budget, or skips it.")
+                    .description(
+                        "Retries a failed task with a fresh attempt budget, skips a task, or \
+                         completes it with an operator's `output` (work done by hand).",
+                    )
             }),
         )
 }
@@ -246,6 +249,7 @@ async fn resolve(
         execution_id: path.execution_id,
         task_id: path.task_id,
         action: request.action,
+        output: request.output,
     };
     Ok(Json(state.coordinator().call(&command).await?))
 }

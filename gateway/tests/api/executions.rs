@@ -1,4 +1,5 @@
-use planexec_schemas::api::ExecutionList;
+use planexec_schemas::api::{ExecutionList, NextStep, ReportEventResponse};
+use planexec_schemas::event::Disposition;
 use planexec_schemas::execution::ExecutionStatus;
 use planexec_schemas::new_id;
 use reqwest::Method;
@@ -288,4 +289,69 @@ async fn reassigning_and_resolving_go_through_the_coordinator() {
     api.op_post(&resolve, json!({"action": "skip"}))
         .await
         .expect_problem(409, "conflict");
+}
+
+#[tokio::test]
+async fn an_operator_completes_a_task_by_hand_with_its_output() {
+    let api = Api::start().await;
+    let larry = api.register("larry", &["send_email"]).await;
+    let plan = api.plan(&[0, 0]).await;
+    let id = api.execution(plan, larry.agent.id).await;
+    let task = api.work(&larry).await;
+    let resolve = format!(
+        "/api/executions/{id}/tasks/{}/resolve",
+        task["task_id"].as_str().expect("task id")
+    );
+    api.op_post(&resolve, json!({"action": "retry", "output": {}}))
+        .await
+        .expect_problem(422, "validation");
+
+    let output = json!({"summary": "sent by hand", "to": "ops@example.com"});
+    let answer = api
+        .op_post(&resolve, json!({"action": "complete", "output": output}))
+        .await;
+    assert_eq!(answer.expect(200)["status"], "RUNNING");
+    api.op_post(&resolve, json!({"action": "complete"}))
+        .await
+        .expect_problem(409, "conflict");
+
+    let tasks = api.op_get(&format!("/api/executions/{id}/tasks")).await;
+    let done = &tasks.expect(200)[0];
+    assert_eq!(
+        (done["status"].clone(), done["result"].clone()),
+        (json!("completed"), output.clone())
+    );
+    let marked = api
+        .op_get(&format!(
+            "/api/executions/{id}/events?type=task_marked_complete"
+        ))
+        .await;
+    let events = marked.expect(200)["events"].clone();
+    assert_eq!(events.as_array().map(Vec::len), Some(1), "{events}");
+    assert_eq!(events[0]["output"]["output"], output);
+
+    // The agent that held it was told to stop; its late answer does not count.
+    let late = api
+        .report(
+            &larry,
+            &task,
+            json!({"event_type": "task_complete", "output": {}}),
+        )
+        .await;
+    let late: ReportEventResponse = serde_json::from_value(late.body).expect("an event answer");
+    assert_eq!(late.disposition, Disposition::Rejected);
+    let next = match late.next {
+        NextStep::Task { task } => serde_json::to_value(task).expect("json"),
+        _ => api.work(&larry).await,
+    };
+    let last = api
+        .report(
+            &larry,
+            &next,
+            json!({"event_type": "task_complete", "output": {}}),
+        )
+        .await;
+    assert_eq!(last.expect(200)["execution_status"], "COMPLETED");
+    let finished = api.until_status(id, "COMPLETED").await;
+    assert_eq!(finished["leaves_done"], 2);
 }
