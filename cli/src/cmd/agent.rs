@@ -11,6 +11,10 @@ use planexec_sim::{SimIdentity, SimOptions, SimTransport};
 pub enum Command {
     /// Run a simulated agent until interrupted.
     Run(RunArgs),
+    /// List the agents with their status and last heartbeat.
+    List(super::agent_admin::ListArgs),
+    /// One agent: status, last heartbeat, capabilities.
+    Show(super::agent_admin::ShowArgs),
     /// Register an agent; prints its token and can keep its NATS credentials.
     Register(super::agent_admin::RegisterArgs),
     /// Change an agent's name, role or capabilities.
@@ -95,6 +99,8 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
     use super::agent_admin;
     let args = match command {
         Command::Run(args) => args,
+        Command::List(args) => return agent_admin::list(args).await,
+        Command::Show(args) => return agent_admin::show(args).await,
         Command::Register(args) => return agent_admin::register(args).await,
         Command::Update(args) => return agent_admin::update(args).await,
         Command::Rotate(args) => return agent_admin::rotate(args).await,

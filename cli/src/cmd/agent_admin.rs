@@ -1,15 +1,36 @@
-//! `planexec agent register|update|rotate|delete`: the operator's side of agents, through the
-//! API. A registration or rotation prints the token once and can write the agent's NATS
+//! `planexec agent list|show|register|update|rotate|delete`: the operator's side of agents,
+//! through the API. A registration or rotation prints the token once and can write the agent's NATS
 //! credentials to a file (mode 0600).
 
 use std::path::{Path, PathBuf};
 
 use planexec_schemas::Id;
-use planexec_schemas::agent::Agent;
-use planexec_schemas::api::{RegisterAgentRequest, RegisteredAgent, UpdateAgentRequest};
+use planexec_schemas::agent::{Agent, AgentStatus};
+use planexec_schemas::api::{AgentList, RegisterAgentRequest, RegisteredAgent, UpdateAgentRequest};
 
+use super::output::{Output, Table};
 use crate::client::ApiClient;
 use crate::settings::ClientArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Only agents with this status.
+    #[arg(long, value_parser = parse_status)]
+    pub status: Option<AgentStatus>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: Output,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    pub agent_id: Id,
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: Output,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct RegisterArgs {
@@ -58,6 +79,69 @@ pub struct DeleteArgs {
     pub agent_id: Id,
     #[command(flatten)]
     pub client: ClientArgs,
+}
+
+fn parse_status(text: &str) -> Result<AgentStatus, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| "use `online` or `offline`".into())
+}
+
+pub async fn list(args: ListArgs) -> anyhow::Result<()> {
+    let client = ApiClient::new(&args.client.gateway, args.client.token()?)?;
+    let path = match args.status {
+        Some(status) => format!("/api/agents?status={}", status.as_str()),
+        None => "/api/agents".to_owned(),
+    };
+    let list: AgentList = client.get(&path).await?;
+    if args.output == Output::Json {
+        return args.output.print_json(&list.agents);
+    }
+    let mut table = Table::new(&[
+        "ID",
+        "NAME",
+        "ROLE",
+        "STATUS",
+        "LAST HEARTBEAT",
+        "CAPABILITIES",
+    ]);
+    for a in &list.agents {
+        table.row([
+            a.id.to_string(),
+            a.name.clone(),
+            a.role.clone(),
+            a.status.as_str().to_owned(),
+            heartbeat(a),
+            a.capabilities.join(","),
+        ]);
+    }
+    table.print();
+    Ok(())
+}
+
+pub async fn show(args: ShowArgs) -> anyhow::Result<()> {
+    let client = ApiClient::new(&args.client.gateway, args.client.token()?)?;
+    let agent: Agent = client
+        .get(&format!("/api/agents/{}", args.agent_id))
+        .await?;
+    if args.output == Output::Json {
+        return args.output.print_json(&agent);
+    }
+    println!("agent {}  {}  ({})", agent.id, agent.name, agent.role);
+    println!("  status:         {}", agent.status.as_str());
+    println!("  last heartbeat: {}", heartbeat(&agent));
+    println!(
+        "  registered:     {}",
+        agent.created_at.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    println!("  capabilities:   {}", agent.capabilities.join(", "));
+    Ok(())
+}
+
+fn heartbeat(agent: &Agent) -> String {
+    agent.last_heartbeat.map_or_else(
+        || "never".to_owned(),
+        |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+    )
 }
 
 pub async fn register(args: RegisterArgs) -> anyhow::Result<()> {

@@ -1,6 +1,7 @@
 //! End to end: the `planexec` binary with the Larry simulator, as a user runs them.
 
 mod dashboard;
+mod operator_cli;
 mod parallel;
 mod prospecting;
 mod shutdown;
