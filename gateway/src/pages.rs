@@ -4,7 +4,8 @@
 //! tab (`?token=` once, or the sign-in form).
 //!
 //! - `/`: executions, live, with filters; `/executions/{id}`: one execution, live;
-//!   `/plans/{id}`: a plan's decomposition; `/agents`: the agents.
+//!   `/plans/{id}`: a plan's decomposition; `/agents`: the agents; `/metrics-overview`: the
+//!   admin metrics as charts.
 
 use axum::Router;
 use axum::extract::Path;
@@ -49,6 +50,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript",
         include_str!("../assets/agents.js"),
     ),
+    (
+        "metrics.js",
+        "text/javascript",
+        include_str!("../assets/metrics.js"),
+    ),
 ];
 
 pub fn routes() -> Router<AppState> {
@@ -60,6 +66,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/plans/{id}", get(|| async { page("plan", "Plan", &[]) }))
         .route("/agents", get(|| async { page("agents", "Agents", &[]) }))
+        .route(
+            "/metrics-overview",
+            get(|| async { page("metrics", "Metrics", &[]) }),
+        )
         .route("/assets/{name}", get(asset))
 }
 

@@ -303,6 +303,25 @@ async fn the_execution_page_follows_a_run_live_and_survives_a_restart() {
         )
         .await;
     browser.shot("4-list.png").await;
+
+    // The metrics overview: the finished run counts in the success rate and the status chart.
+    browser
+        .client
+        .goto(&format!("{}/metrics-overview", stack.url))
+        .await
+        .expect("metrics open");
+    browser
+        .until(
+            "a success rate of 100% with one completed execution",
+            "return document.querySelector('.kpi .value')?.textContent + '|' + \
+             document.querySelector('.hbars')?.innerText",
+            |v| {
+                v.as_str()
+                    .is_some_and(|t| t.starts_with("100.0%|") && t.contains("COMPLETED"))
+            },
+        )
+        .await;
+    browser.shot("5-metrics.png").await;
     browser
         .client
         .clone()
