@@ -65,6 +65,12 @@ impl Hub {
         topics + list
     }
 
+    /// Watchers of `execution` right now (connections, not subscriptions).
+    pub fn watchers(&self, execution: Id) -> usize {
+        let topics = self.0.topics.lock();
+        topics.map_or(0, |t| t.get(&execution).map_or(0, |s| s.receiver_count()))
+    }
+
     /// Frames about `execution`, from now on. Subscribes to NATS for its first watcher.
     pub async fn watch(&self, execution: Id) -> Result<broadcast::Receiver<Arc<Frame>>, String> {
         if let Some(rx) = self

@@ -312,3 +312,84 @@ async fn watchers_share_one_subscription_and_leave_nothing_behind() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A watcher whose socket takes 4 KiB and reads nothing: once the kernel's buffers are full the
+/// gateway's sends block, and it drops that watcher (a send waits at most 10 s) instead of
+/// buffering its frames.
+async fn connect_and_stall(api: &Api, path: &str) -> Socket {
+    let url = ws_url(api, &format!("{path}?token={OPERATOR}"));
+    let addr = api.base.trim_start_matches("http://").to_owned();
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .set_recv_buffer_size(4096)
+        .expect("a small receive buffer");
+    let stream = socket
+        .connect(addr.parse().expect("an address"))
+        .await
+        .expect("connected");
+    let (socket, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
+        .await
+        .expect("the stream accepts the operator token in the query");
+    socket
+}
+
+#[tokio::test]
+async fn a_watcher_that_cannot_keep_up_is_dropped_and_the_others_go_on() {
+    let api = Api::start().await;
+    let larry = api.register("larry", &["send_email"]).await;
+    let plan = api.plan(&[0]).await;
+    let id = api.execution(plan, larry.agent.id).await;
+    api.until_status(id, "RUNNING").await;
+    let path = format!("/api/executions/{id}/stream");
+    let mut slow = connect_and_stall(&api, &path).await;
+    let mut brisk = connect(&api, &path).await;
+    let version = next(&mut brisk, 5).await["version"]
+        .as_i64()
+        .expect("version");
+    assert_eq!(api.state.streams().watchers(id), 2);
+
+    // Updates of 40 KiB each, in version order: 9.6 MB, more than the kernel buffers between
+    // the gateway and the stalled socket hold (4 MiB at most for the sender).
+    let nats = api.env.nats().await;
+    let padding = "1".repeat(40 * 1024);
+    let task = planexec_schemas::new_id();
+    for n in 1..=240 {
+        let update = json!({
+            "execution_id": id, "version": version + n, "status": "RUNNING", "progress": 0.0,
+            "current_task": null, "blocked_reason": null, "at": chrono::Utc::now(),
+            "tasks": [{"id": task, "wbs": padding, "status": "running", "attempt": 1, "progress": 0.0}],
+        });
+        nats.publish(
+            api.env.namespace.updates_subject(id),
+            serde_json::to_vec(&update).expect("json").into(),
+        )
+        .await
+        .expect("published");
+    }
+    nats.flush().await.expect("flushed");
+    let seen = until(&mut brisk, |m| m["version"] == json!(version + 240)).await;
+    assert!(
+        seen.iter().all(|m| m["type"] == "update"),
+        "the reader saw every update in order, no snapshot: {:?}",
+        seen.iter().map(|m| &m["type"]).collect::<Vec<_>>()
+    );
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while api.state.streams().watchers(id) > 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stalled watcher is still held"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // What the slow socket holds ends, short of the newest update: it was cut off.
+    let mut newest = 0;
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(5), slow.next()).await {
+        if let Message::Text(text) = msg {
+            let m: Value = serde_json::from_str(&text).expect("JSON");
+            newest = newest.max(m["version"].as_i64().unwrap_or(0));
+        }
+    }
+    assert!(newest < version + 240, "the slow watcher was not cut off");
+    assert_eq!(api.state.streams().watchers(id), 1, "the reader stays");
+}
