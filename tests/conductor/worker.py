@@ -19,21 +19,20 @@ from conductor.client.worker.worker import Worker
 LONG_RUNNING = "draft_document"
 
 
-def make(capability: str):
-    def execute(task: Task):
-        context = get_task_context()
-        context.add_log(f"{capability} on {task.task_def_name}, poll {task.poll_count}")
-        if capability == LONG_RUNNING and (task.poll_count or 0) < 2:
-            return TaskInProgress(callback_after_seconds=1, output={"progress": 50})
-        return {"summary": f"{capability} done by the Conductor SDK", "polls": task.poll_count,
-                "title": task.input_data.get("title")}
-
-    execute.__name__ = f"do_{capability}"
-    return execute
+def execute(task: Task):
+    """Every capability's work; the SDK starts workers in fresh processes (spawn), so this is a
+    module-level function and the capability is the task's type."""
+    capability = task.task_def_name
+    context = get_task_context()
+    context.add_log(f"{capability} on {task.task_def_name}, poll {task.poll_count}")
+    if capability == LONG_RUNNING and (task.poll_count or 0) < 2:
+        return TaskInProgress(callback_after_seconds=1, output={"progress": 50})
+    return {"summary": f"{capability} done by the Conductor SDK", "polls": task.poll_count,
+            "title": task.input_data.get("title")}
 
 
 def main() -> None:
-    workers = [Worker(task_definition_name=c, execute_function=make(c), poll_interval=50)
+    workers = [Worker(task_definition_name=c, execute_function=execute, poll_interval=50)
                for c in sys.argv[1].split(",")]
     with TaskHandler(workers=workers, configuration=Configuration(), scan_for_annotated_workers=False) as handler:
         handler.start_processes()
