@@ -77,7 +77,7 @@ async fn the_cli_lists_agents_and_resolves_tasks_by_hand() {
             break;
         };
         let task = next["id"].as_str().expect("task id");
-        if done % 2 == 0 {
+        if done.is_multiple_of(2) {
             let result = json!({"summary": format!("done by pat ({})", next["wbs"])}).to_string();
             stack.cli(&["exec", "complete", &execution, task, "--result", &result]);
         } else {
