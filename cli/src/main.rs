@@ -17,7 +17,6 @@ mod serve;
 mod settings;
 mod shutdown;
 mod stack;
-mod telemetry;
 mod token;
 
 use std::process::ExitCode;
@@ -84,7 +83,15 @@ fn main() -> ExitCode {
         let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
         return ExitCode::SUCCESS;
     }
-    telemetry::init();
+    let service = match &cli.command {
+        Command::Up(_) => "planexec",
+        Command::Coordinator(_) => "planexec-coordinator",
+        Command::Gateway(_) => "planexec-gateway",
+        Command::Agent(_) => "planexec-agent",
+        _ => "planexec-cli",
+    };
+    // Kept to the end of main: dropping it sends the spans not yet exported.
+    let _telemetry = planexec_telemetry::init(service);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

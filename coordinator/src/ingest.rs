@@ -16,6 +16,7 @@ use futures::StreamExt;
 use planexec_schemas::Id;
 use planexec_schemas::event::AgentEvent;
 use planexec_schemas::validate::Validate;
+use planexec_telemetry::propagate::TraceContext;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Engine, Item, LockMode, Outcome, Work};
@@ -167,7 +168,11 @@ pub async fn apply(engine: &Engine, messages: Vec<Message>) {
             Ok((sender, event)) => {
                 items.push(Item {
                     execution_id: event.execution_id,
-                    work: Work::Agent { sender, event },
+                    work: Work::Agent {
+                        sender,
+                        event,
+                        trace: TraceContext::from_nats(message.headers.as_ref()),
+                    },
                 });
                 carriers.push(message);
             }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use planexec_schemas::command::{Command, Reply};
 use planexec_schemas::subjects::Namespace;
+use planexec_telemetry::propagate::TraceContext;
 
 use crate::error::{ApiError, Dependency};
 
@@ -40,8 +41,19 @@ impl CoordinatorClient {
         let subject = self.namespace.command_subject(C::VERB);
         let started = tokio::time::Instant::now();
         let mut pause = Duration::from_millis(50);
+        // The request's trace goes on to the coordinator that answers.
+        let headers = TraceContext::current().nats_headers();
         loop {
-            let request = self.nats.request(subject.clone(), payload.clone().into());
+            let (subject, payload) = (subject.clone(), payload.clone().into());
+            let request = async {
+                match &headers {
+                    Some(h) => {
+                        let h = h.clone();
+                        self.nats.request_with_headers(subject, h, payload).await
+                    }
+                    None => self.nats.request(subject, payload).await,
+                }
+            };
             match tokio::time::timeout(self.timeout, request).await {
                 Err(_) => {
                     return Err(ApiError::Unavailable(format!(

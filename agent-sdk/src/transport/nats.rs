@@ -11,6 +11,8 @@
 //!
 //! Only nats-server 2.9 features are used (no account query: its answer does not parse on 2.9).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::PullConsumer;
@@ -21,6 +23,7 @@ use planexec_schemas::Id;
 use planexec_schemas::event::{AgentEvent, Heartbeat};
 use planexec_schemas::subjects::Namespace;
 use planexec_schemas::task::AgentMessage;
+use planexec_telemetry::propagate::TraceContext;
 
 use crate::Error;
 use crate::outbox::{Deliver, Delivered};
@@ -110,6 +113,47 @@ pub(crate) struct NatsLink {
     js: jetstream::Context,
     ns: Namespace,
     agent_id: Id,
+    traces: Traces,
+}
+
+/// The trace context each task arrived with, by (task, attempt): its events carry it back, so
+/// that the coordinator's spans of them join the dispatch's trace. Empty unless the
+/// coordinator exports traces.
+#[derive(Debug, Clone, Default)]
+struct Traces(Arc<Mutex<HashMap<(Id, u32), TraceContext>>>);
+
+impl Traces {
+    /// Most attempts remembered; a cancelled attempt sends no final event to forget it by.
+    const MAX: usize = 4096;
+
+    fn remember(&self, message: &AgentMessage, headers: Option<&async_nats::HeaderMap>) {
+        let AgentMessage::Task(task) = message else {
+            return;
+        };
+        let trace = TraceContext::from_nats(headers);
+        if trace.is_empty() {
+            return;
+        }
+        if let Ok(mut traces) = self.0.lock() {
+            if traces.len() >= Self::MAX {
+                traces.clear();
+            }
+            traces.insert((task.task_id, task.attempt), trace);
+        }
+    }
+
+    /// The trace of `event`'s attempt; forgotten after the attempt's last event.
+    fn of(&self, event: &AgentEvent) -> TraceContext {
+        let key = (event.task_id, event.attempt);
+        let Ok(mut traces) = self.0.lock() else {
+            return TraceContext::default();
+        };
+        match event.body.event_type().ends_attempt() {
+            true => traces.remove(&key),
+            false => traces.get(&key).cloned(),
+        }
+        .unwrap_or_default()
+    }
 }
 
 /// One message taken from the queue, with the means to acknowledge it.
@@ -151,6 +195,7 @@ impl Received {
 /// The messages of one pull request.
 pub(crate) struct Fetched {
     batch: async_nats::jetstream::consumer::pull::Batch,
+    traces: Traces,
 }
 
 impl std::fmt::Debug for Fetched {
@@ -171,6 +216,9 @@ impl Fetched {
                 message: format!("{e} (subject {})", raw.subject),
             }
         });
+        if let Ok(message) = &message {
+            self.traces.remember(message, raw.headers.as_ref());
+        }
         Some(Ok(Received { message, raw }))
     }
 }
@@ -191,6 +239,7 @@ impl NatsLink {
             js,
             ns,
             agent_id,
+            traces: Traces::default(),
         }
     }
 
@@ -235,7 +284,10 @@ impl NatsLink {
             .messages()
             .await
             .map_err(|e| Error::nats("asking for tasks", e))?;
-        Ok(Fetched { batch })
+        Ok(Fetched {
+            batch,
+            traces: self.traces.clone(),
+        })
     }
 
     /// Hands every rejection notice for this agent to `observer` (and the log) until `stop`.
@@ -332,9 +384,12 @@ impl NatsLink {
             message: e.to_string(),
         })?;
         let subject = self.ns.events_subject(self.agent_id, event.execution_id);
-        let message = PublishMessage::build()
+        let mut message = PublishMessage::build()
             .message_id(event.event_id.to_string())
             .payload(payload.into());
+        for (name, value) in self.traces.of(event).pairs() {
+            message = message.header(name, value);
+        }
         self.js.send_publish(subject, message).await.map_err(|e| {
             use async_nats::jetstream::context::PublishErrorKind;
             match e.kind() {

@@ -234,29 +234,18 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             task,
             client: args,
         } => print_status(&tasks::reassign(&client(&args)?, id, agent, task).await?),
-        Command::Retry {
-            id,
-            task,
-            client: args,
-        } => print_status(
-            &tasks::resolve(&client(&args)?, id, task, ResolveAction::Retry, None).await?,
-        ),
-        Command::Skip {
-            id,
-            task,
-            client: args,
-        } => print_status(
-            &tasks::resolve(&client(&args)?, id, task, ResolveAction::Skip, None).await?,
-        ),
+        Command::Retry { id, task, client } => {
+            resolve(&client, id, task, ResolveAction::Retry, None).await?
+        }
+        Command::Skip { id, task, client } => {
+            resolve(&client, id, task, ResolveAction::Skip, None).await?
+        }
         Command::Complete {
             id,
             task,
             result,
-            client: args,
-        } => {
-            let api = client(&args)?;
-            print_status(&tasks::resolve(&api, id, task, ResolveAction::Complete, result).await?)
-        }
+            client,
+        } => resolve(&client, id, task, ResolveAction::Complete, result).await?,
         Command::Pause { id, client: args } => {
             set(&client(&args)?, id, ExecutionStatus::Paused, None).await?
         }
@@ -272,6 +261,17 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             print_status(&watch(&client(&args)?, id).await?);
         }
     }
+    Ok(())
+}
+
+async fn resolve(
+    args: &ClientArgs,
+    id: Id,
+    task: Id,
+    action: ResolveAction,
+    output: Option<serde_json::Value>,
+) -> anyhow::Result<()> {
+    print_status(&tasks::resolve(&client(args)?, id, task, action, output).await?);
     Ok(())
 }
 

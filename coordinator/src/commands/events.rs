@@ -5,6 +5,7 @@ use planexec_schemas::command::{CommandError, ReportEvent, ReportOutcome};
 use planexec_schemas::event::Disposition;
 use planexec_schemas::execution::ExecutionStatus;
 use planexec_schemas::validate::Validate;
+use planexec_telemetry::propagate::TraceContext;
 
 use super::reply::internal;
 use crate::engine::{Engine, Item, LockMode, Outcome, Work};
@@ -20,6 +21,8 @@ pub(super) async fn report(engine: &Engine, c: ReportEvent) -> Result<ReportOutc
         work: Work::Agent {
             sender: c.agent_id,
             event: c.event,
+            // The command's span is the parent already.
+            trace: TraceContext::default(),
         },
     };
     let result = engine

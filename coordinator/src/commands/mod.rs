@@ -23,8 +23,10 @@ use planexec_schemas::command::{
     ApprovePlan, Command, CommandError, CreateExecution, DeleteAgent, Reassign, RegisterAgent,
     Reply, ReportEvent, ResolveTask, RotateAgentCredentials, UpdateAgent, UpdateExecutionStatus,
 };
+use planexec_telemetry::propagate::TraceContext;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::engine::Engine;
 use reply::{encode, handle};
@@ -90,7 +92,11 @@ pub async fn serve(
                 .next()
                 .unwrap_or_default()
                 .to_owned();
-            let answer = answer(&engine, &verb, &message.payload).await;
+            let span = tracing::info_span!("command", verb = verb.as_str());
+            TraceContext::from_nats(message.headers.as_ref()).parent_of(&span);
+            let answer = answer(&engine, &verb, &message.payload)
+                .instrument(span)
+                .await;
             if let Err(e) = engine.nats().publish(reply, answer.into()).await {
                 tracing::warn!(error = %e, verb, "could not send a command's answer");
             }

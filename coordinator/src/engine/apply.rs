@@ -16,16 +16,21 @@ use crate::liveness::Liveness;
 use crate::machine::{self, Change, Context, Input};
 
 impl Batch {
-    /// Applies `items` in order; one result per item.
+    /// Applies `items` in order; one result per item, and one span per item, to be dropped
+    /// (ended) once the transaction committed. An agent event's span continues the trace its
+    /// message carried; what the item causes (its dispatches) continues from that span.
     pub(super) fn apply(
         &mut self,
         items: &[Item],
         mode: LockMode,
         ctx: &Context<'_>,
         liveness: &Liveness,
-    ) -> Vec<ItemResult> {
+    ) -> (Vec<ItemResult>, Vec<tracing::Span>) {
         let mut results = Vec::with_capacity(items.len());
+        let mut spans = Vec::with_capacity(items.len());
         for item in items {
+            let span = item_span(item);
+            let _entered = span.enter();
             let Some(entry) = self.entries.get_mut(&item.execution_id) else {
                 let outcome = if self.entries.len() < self.asked && mode == LockMode::SkipLocked {
                     Outcome::Busy
@@ -41,7 +46,7 @@ impl Batch {
             };
             let mut changes = Vec::new();
             let outcome = match &item.work {
-                Work::Agent { sender, event } => {
+                Work::Agent { sender, event, .. } => {
                     liveness.touch(*sender, ctx.now);
                     if !self.seen.insert(event.event_id) {
                         Outcome::Duplicate
@@ -75,8 +80,31 @@ impl Batch {
                 status: Some(entry.state.status),
                 progress: entry.state.progress,
             });
+            drop(_entered);
+            spans.push(span);
         }
-        results
+        (results, spans)
+    }
+}
+
+/// The span of one item: `event` (with its type and the trace its message carried) or `work`.
+fn item_span(item: &Item) -> tracing::Span {
+    match &item.work {
+        Work::Agent { event, trace, .. } => {
+            let span = tracing::info_span!(
+                "event",
+                execution = %item.execution_id,
+                task = %event.task_id,
+                event_type = event.body.event_type().as_str(),
+            );
+            trace.parent_of(&span);
+            span
+        }
+        other => tracing::info_span!(
+            "work",
+            execution = %item.execution_id,
+            kind = other.kind(),
+        ),
     }
 }
 

@@ -12,6 +12,7 @@ use planexec_schemas::{Id, Timestamp, new_id};
 use planexec_store::events::NewEvent;
 use planexec_store::executions::NodeTable;
 use planexec_store::executions::engine::NodeOutput;
+use planexec_telemetry::propagate::TraceContext;
 use tracing::Level;
 
 use super::log::{Fields, LogLine};
@@ -81,6 +82,9 @@ pub struct Dispatch {
     pub timeout_seconds: u32,
     pub max_attempts: u32,
     pub dispatched_at: Timestamp,
+    /// The trace of what caused it (the event or command being applied); the task message
+    /// carries it to the agent.
+    pub trace: TraceContext,
 }
 
 /// What the changes of one execution mean outside the machine.
@@ -427,6 +431,7 @@ impl Recorder<'_> {
             timeout_seconds: node.spec.timeout_seconds,
             max_attempts: node.spec.max_attempts,
             dispatched_at: node.dispatched_at.unwrap_or(self.now),
+            trace: TraceContext::current(),
         });
     }
 

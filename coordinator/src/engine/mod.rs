@@ -132,9 +132,11 @@ impl Engine {
         let mut tx = inner.pool.begin().await?;
         let locked = start::lock_and_start(&mut tx, items, mode, ctx.now, &inner.options).await?;
         let mut batch = load::load(&mut tx, locked, items, &inner.states).await?;
-        let results = batch.apply(items, mode, &ctx, &inner.liveness);
+        let (results, spans) = batch.apply(items, mode, &ctx, &inner.liveness);
         let versions = save::save(&mut tx, &mut batch, ctx.publish_grace).await?;
         tx.commit().await?;
+        // Each item's span ends with the commit that made it durable.
+        drop(spans);
         let outcomes = results.iter().map(|r| r.outcome.label());
         crate::metrics::batch(items.len(), outcomes, started.elapsed());
         self.publish(batch.committed(&versions, &inner.states))

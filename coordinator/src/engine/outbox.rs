@@ -11,6 +11,8 @@ use futures::future::join_all;
 use planexec_schemas::Id;
 use planexec_schemas::task::{AgentMessage, TaskAssignment};
 use planexec_store::executions::{NodeTable, engine};
+use planexec_telemetry::propagate::TraceContext;
+use tracing::Instrument;
 
 use super::Engine;
 use super::effects::Dispatch;
@@ -34,7 +36,7 @@ impl Engine {
         for chunk in cancels.chunks(IN_FLIGHT) {
             let sends = chunk.iter().map(|(agent, cancel)| {
                 let message = AgentMessage::Cancel(cancel.clone());
-                self.send(ns.tasks_subject(*agent), message)
+                self.send(ns.tasks_subject(*agent), message, TraceContext::default())
             });
             for result in join_all(sends).await {
                 if let Err(e) = result {
@@ -90,7 +92,15 @@ impl Engine {
                     retry_policy: self.options().retry.with_attempts(d.max_attempts).wire(),
                     dispatched_at: d.dispatched_at,
                 };
-                self.send(ns.tasks_subject(d.agent), AgentMessage::Task(assignment))
+                // The publication's own span, in the trace of what caused it; the agent's events
+                // come back in it.
+                let span = tracing::info_span!("dispatch", execution = %d.execution_id,
+                    task = %d.task_id, attempt = d.attempt, agent = %d.agent);
+                d.trace.parent_of(&span);
+                let trace = span.in_scope(TraceContext::current);
+                let message = AgentMessage::Task(assignment);
+                async move { self.send(ns.tasks_subject(d.agent), message, trace).await }
+                    .instrument(span)
             });
             let results = join_all(sends).await;
             let confirmed: Vec<(NodeTable, Id, u32)> = chunk
@@ -133,16 +143,23 @@ impl Engine {
         }
     }
 
-    /// Publishes to JetStream with the message's id and waits for the server's acknowledgement.
-    async fn send(&self, subject: String, message: AgentMessage) -> Result<(), String> {
+    /// Publishes to JetStream with the message's id (and trace) and waits for the server's
+    /// acknowledgement.
+    async fn send(
+        &self,
+        subject: String,
+        message: AgentMessage,
+        trace: TraceContext,
+    ) -> Result<(), String> {
         let id = message.message_id();
         let bytes = serde_json::to_vec(&message).map_err(|e| e.to_string())?;
+        let mut publish = PublishMessage::build().message_id(id).payload(bytes.into());
+        for (name, value) in trace.pairs() {
+            publish = publish.header(name, value);
+        }
         let ack = self
             .jetstream()
-            .send_publish(
-                subject,
-                PublishMessage::build().message_id(id).payload(bytes.into()),
-            )
+            .send_publish(subject, publish)
             .await
             .map_err(|e| e.to_string())?;
         ack.await.map(|_| ()).map_err(|e| e.to_string())

@@ -3,14 +3,20 @@
 use planexec_schemas::Id;
 use planexec_schemas::event::AgentEvent;
 use planexec_schemas::execution::ExecutionStatus;
+use planexec_telemetry::propagate::TraceContext;
 
 use crate::machine::{Input, Rejection};
 
 /// Something to do to one execution.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Work {
-    /// An event from `sender`, the agent its transport proved it came from.
-    Agent { sender: Id, event: AgentEvent },
+    /// An event from `sender`, the agent its transport proved it came from, in the trace its
+    /// message carried (empty when traces are not exported).
+    Agent {
+        sender: Id,
+        event: AgentEvent,
+        trace: TraceContext,
+    },
     /// An operator's command (pause, resume, cancel, reassign, resolve), or what the coordinator
     /// learnt besides events (an agent holds nothing).
     Operator(Input),
@@ -18,6 +24,18 @@ pub enum Work {
     Wake,
     /// Agents came, went or registered.
     AgentsChanged,
+}
+
+impl Work {
+    /// Its name in spans and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Agent { .. } => "agent_event",
+            Self::Operator(_) => "operator",
+            Self::Wake => "wake",
+            Self::AgentsChanged => "agents_changed",
+        }
+    }
 }
 
 /// One piece of work for one execution.

@@ -97,6 +97,7 @@ async fn a_coordinator_killed_between_commit_and_ack_loses_nothing_and_applies_n
         items.push(Item {
             execution_id: event.execution_id,
             work: Work::Agent {
+                trace: Default::default(),
                 sender: agent.id,
                 event,
             },

@@ -1,6 +1,7 @@
 //! What wraps every request: its id (the caller's `X-Request-Id`, or a new UUID), returned in
 //! the answer, carried by every log line of the request (its span) and written into the
-//! `instance` of a problem answer; and one access-log line at INFO when it is answered.
+//! `instance` of a problem answer; and one access-log line at INFO when it is answered. A
+//! caller's W3C `traceparent` makes the request's span a child of the caller's trace.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use planexec_telemetry::propagate::TraceContext;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -33,12 +35,14 @@ pub fn around<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> 
                         .get(REQUEST_ID)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
-                    tracing::info_span!(
+                    let span = tracing::info_span!(
                         "request",
                         request_id = id,
                         method = %request.method(),
                         path = request.uri().path(),
-                    )
+                    );
+                    TraceContext::from_http(request.headers()).parent_of(&span);
+                    span
                 })
                 .on_request(())
                 .on_response(|response: &Response, latency: Duration, _: &Span| {

@@ -6,3 +6,4 @@ mod parallel;
 mod prospecting;
 mod shutdown;
 mod support;
+mod traces;
