@@ -58,6 +58,16 @@ async fn the_cli_lists_agents_and_resolves_tasks_by_hand() {
         )
         .await;
     let execution = execution["id"].as_str().expect("id").to_owned();
+    // Created first, then started by the coordinator: its leaves exist once it runs.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let now = stack.get(&format!("/api/executions/{execution}")).await;
+        if now["status"] == "RUNNING" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never started: {now}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let mut done: usize = 0;
     loop {
         let tasks = parse(&stack.cli(&["exec", "tasks", &execution, "--output", "json"]));
