@@ -168,7 +168,11 @@ fn reachable_by_postgres(dir: &Path) -> anyhow::Result<()> {
 /// Whether a NATS server with JetStream answers at `url` (raw API: works with 2.9).
 async fn jetstream_answers(url: &str) -> bool {
     let Ok(Ok(client)) =
-        tokio::time::timeout(Duration::from_secs(2), async_nats::connect(url)).await
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            async_nats::connect(planexec_schemas::subjects::nats_servers(url)),
+        )
+        .await
     else {
         return false;
     };
@@ -205,7 +209,16 @@ pub async fn pool(
 /// (`user:password@` or `token@`) or from a credentials file.
 pub async fn nats(url: &str, creds: Option<&Path>) -> anyhow::Result<async_nats::Client> {
     let started = std::time::Instant::now();
-    let (address, user, password) = split_credentials(url);
+    // A cluster is a comma-separated list; credentials in a URL are the same for every node.
+    let mut addresses = Vec::new();
+    let (mut user, mut password) = (None, None);
+    for server in planexec_schemas::subjects::nats_servers(url) {
+        let (address, u, p) = split_credentials(&server);
+        addresses.push(address);
+        user = user.or(u);
+        password = password.or(p);
+    }
+    anyhow::ensure!(!addresses.is_empty(), "no NATS server in {url:?}");
     loop {
         let mut options = async_nats::ConnectOptions::new()
             .name("planexec")
@@ -222,13 +235,16 @@ pub async fn nats(url: &str, creds: Option<&Path>) -> anyhow::Result<async_nats:
                 format!("reading the NATS credentials file {}", creds.display())
             })?;
         }
-        match options.connect(&address).await {
+        match options.connect(addresses.clone()).await {
             Ok(client) => return Ok(client),
             Err(e) if started.elapsed() < Duration::from_secs(30) => {
                 tracing::debug!(error = %e, "NATS not reachable yet");
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
-            Err(e) => return Err(anyhow::anyhow!("connecting to NATS at {address}: {e}")),
+            Err(e) => {
+                let at = addresses.join(",");
+                return Err(anyhow::anyhow!("connecting to NATS at {at}: {e}"));
+            }
         }
     }
 }

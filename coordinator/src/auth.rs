@@ -84,7 +84,7 @@ impl NatsAuth {
                     .credentials_file(&r.system_creds)
                     .await
                     .map_err(|e| Error::nats("reading the NATS system credentials", e))?
-                    .connect(r.servers.as_str())
+                    .connect(planexec_schemas::subjects::nats_servers(&r.servers))
                     .await
                     .map_err(|e| Error::nats("connecting as the NATS system user", e))
             })

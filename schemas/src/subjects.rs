@@ -167,3 +167,28 @@ mod tests {
         );
     }
 }
+
+/// The servers of a NATS URL setting: one URL, or several separated by commas (the nodes of a
+/// cluster; the client connects to any and fails over to the others). Blanks are ignored.
+pub fn nats_servers(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod server_list_tests {
+    use super::nats_servers;
+
+    #[test]
+    fn a_list_of_servers_is_split_on_commas() {
+        assert_eq!(nats_servers("nats://a:4222"), ["nats://a:4222"]);
+        assert_eq!(
+            nats_servers("nats://a:4222, nats://b:4222,,nats://c:4222 "),
+            ["nats://a:4222", "nats://b:4222", "nats://c:4222"]
+        );
+        assert!(nats_servers(" ").is_empty());
+    }
+}

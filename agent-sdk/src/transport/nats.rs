@@ -41,6 +41,8 @@ pub struct Login {
 /// Refused credentials are: [`Error::Unauthorised`], at once; refused later (the credentials
 /// were revoked) or a subject the agent may not use is logged as an error, once per kind.
 pub async fn connect(url: &str, name: &str, login: &Login) -> Result<async_nats::Client, Error> {
+    // One server, or a cluster's nodes separated by commas.
+    let servers = planexec_schemas::subjects::nats_servers(url);
     let mut options = async_nats::ConnectOptions::new().name(name);
     if let Some(creds) = &login.creds {
         options = options.credentials_file(creds).await.map_err(|e| {
@@ -54,7 +56,7 @@ pub async fn connect(url: &str, name: &str, login: &Login) -> Result<async_nats:
         options = options.custom_inbox_prefix(prefix);
     }
     // A first try without retrying tells refused credentials from a server not up yet.
-    match with_events(options.clone(), url).connect(url).await {
+    match with_events(options.clone(), url).connect(servers.clone()).await {
         Ok(client) => return Ok(client),
         Err(e)
             if matches!(
@@ -71,7 +73,7 @@ pub async fn connect(url: &str, name: &str, login: &Login) -> Result<async_nats:
     }
     with_events(options, url)
         .retry_on_initial_connect()
-        .connect(url)
+        .connect(servers)
         .await
         .map_err(|e| Error::unreachable(format!("NATS at {url}"), e))
 }

@@ -291,7 +291,7 @@ async fn baseline(args: &Args, nats_url: &str, namespace: &Namespace) -> anyhow:
         .await?;
     let (single, batched) = measured?;
 
-    let nats = async_nats::connect(nats_url).await?;
+    let nats = async_nats::connect(planexec_schemas::subjects::nats_servers(nats_url)).await?;
     let js = async_nats::jetstream::new(nats);
     let stream_name = format!(
         "{}_LOADGEN",
