@@ -119,6 +119,17 @@ pub struct ExecutionArgs {
     /// is offered again, unless the agent acknowledges or reports on it.
     #[arg(long, env = "PLANEXE_AGENT_ACK_WAIT_SECONDS", default_value_t = 15)]
     pub agent_ack_wait_seconds: u64,
+    /// Copies of each JetStream stream: 1 on one server, 3 on a three-node cluster (an
+    /// existing stream with fewer is raised at start-up).
+    #[arg(long, env = "PLANEXE_STREAM_REPLICAS", default_value_t = 1)]
+    pub stream_replicas: usize,
+    /// How long an event handed to a coordinator may stay unacknowledged before another
+    /// replica gets it (a coordinator that died mid-batch).
+    #[arg(long, env = "PLANEXE_EVENTS_ACK_WAIT_SECONDS", default_value_t = 30)]
+    pub events_ack_wait_seconds: u64,
+    /// Most events handed to the coordinators and not yet acknowledged.
+    #[arg(long, env = "PLANEXE_EVENTS_MAX_ACK_PENDING", default_value_t = 4096)]
+    pub events_max_ack_pending: i64,
     #[command(flatten)]
     pub nats_auth: NatsAuthArgs,
 }
@@ -178,6 +189,14 @@ impl ExecutionArgs {
                 && self.retry_max_backoff_seconds >= self.retry_backoff_seconds,
             "retry back-offs must be non-negative, the maximum at least the first"
         );
+        anyhow::ensure!(
+            (1..=5).contains(&self.stream_replicas),
+            "PLANEXE_STREAM_REPLICAS must be 1 to 5 (JetStream's limit)"
+        );
+        anyhow::ensure!(
+            self.events_max_ack_pending >= 1,
+            "PLANEXE_EVENTS_MAX_ACK_PENDING must be at least 1"
+        );
         Ok(planexec_coordinator::Options {
             namespace: namespace.clone(),
             execution_enabled: self.execution_enabled,
@@ -193,6 +212,9 @@ impl ExecutionArgs {
             batch_size: self.batch_size,
             ingest_workers: self.ingest_workers.max(1),
             agent_ack_wait: Duration::from_secs(self.agent_ack_wait_seconds.max(1)),
+            ack_wait: Duration::from_secs(self.events_ack_wait_seconds.max(1)),
+            max_ack_pending: self.events_max_ack_pending,
+            stream_replicas: self.stream_replicas,
             nats_auth: self.nats_auth.options(nats_url),
             ..planexec_coordinator::Options::default()
         })

@@ -26,7 +26,9 @@ impl Coordinator {
     ) -> Result<Self, Error> {
         let auth = options.nats_auth.as_ref().map(NatsAuth::load).transpose()?;
         let engine = Engine::with_auth(pool, nats, options, auth);
-        streams::ensure_streams(engine.jetstream(), &engine.options().namespace).await?;
+        let options = engine.options();
+        streams::ensure_streams(engine.jetstream(), &options.namespace, options.stream_replicas)
+            .await?;
         streams::check_installation(
             engine.jetstream(),
             &engine.options().namespace,

@@ -25,9 +25,10 @@ const EVENTS_MAX_AGE: Duration = Duration::from_secs(14 * 24 * 3600);
 /// Tasks nobody fetched for a month are dropped (their leases expired long before).
 const TASKS_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 
-/// Creates both streams when missing.
-pub async fn ensure_streams(js: &Context, ns: &Namespace) -> Result<(), Error> {
-    js.get_or_create_stream(stream::Config {
+/// Creates both streams when missing, with `replicas` copies (consumers inherit them); raises
+/// the replicas of a stream that has fewer (never lowers them: that is an operator's choice).
+pub async fn ensure_streams(js: &Context, ns: &Namespace, replicas: usize) -> Result<(), Error> {
+    let events = stream::Config {
         name: ns.events_stream(),
         subjects: vec![ns.events_wildcard()],
         storage: StorageType::File,
@@ -36,11 +37,10 @@ pub async fn ensure_streams(js: &Context, ns: &Namespace) -> Result<(), Error> {
         duplicate_window: Duration::from_secs(120),
         max_age: EVENTS_MAX_AGE,
         description: Some("planexec: events reported by agents".into()),
+        num_replicas: replicas,
         ..Default::default()
-    })
-    .await
-    .map_err(|e| Error::nats(format!("creating stream {}", ns.events_stream()), e))?;
-    js.get_or_create_stream(stream::Config {
+    };
+    let tasks = stream::Config {
         name: ns.tasks_stream(),
         subjects: vec![ns.tasks_wildcard()],
         storage: StorageType::File,
@@ -50,10 +50,30 @@ pub async fn ensure_streams(js: &Context, ns: &Namespace) -> Result<(), Error> {
         duplicate_window: Duration::from_secs(600),
         max_age: TASKS_MAX_AGE,
         description: Some("planexec: tasks for agents, one subject per agent".into()),
+        num_replicas: replicas,
         ..Default::default()
-    })
-    .await
-    .map_err(|e| Error::nats(format!("creating stream {}", ns.tasks_stream()), e))?;
+    };
+    for config in [events, tasks] {
+        let name = config.name.clone();
+        let mut stream = js
+            .get_or_create_stream(config)
+            .await
+            .map_err(|e| Error::nats(format!("creating stream {name}"), e))?;
+        let mut current = stream
+            .info()
+            .await
+            .map_err(|e| Error::nats(format!("reading stream {name}"), e))?
+            .config
+            .clone();
+        if current.num_replicas < replicas {
+            tracing::info!(stream = %name, from = current.num_replicas, to = replicas,
+                "raising the stream's replicas");
+            current.num_replicas = replicas;
+            js.update_stream(current)
+                .await
+                .map_err(|e| Error::nats(format!("raising the replicas of stream {name}"), e))?;
+        }
+    }
     Ok(())
 }
 
@@ -103,22 +123,27 @@ pub async fn coordinator_consumer(js: &Context, options: &Options) -> Result<Pul
         .get_stream(ns.events_stream())
         .await
         .map_err(|e| Error::nats(format!("opening stream {}", ns.events_stream()), e))?;
-    stream
-        .get_or_create_consumer(
-            ns.coordinator_consumer(),
-            pull::Config {
-                durable_name: Some(ns.coordinator_consumer().to_owned()),
-                description: Some("planexec coordinators".into()),
-                deliver_policy: DeliverPolicy::All,
-                ack_policy: AckPolicy::Explicit,
-                ack_wait: options.ack_wait,
-                max_ack_pending: options.max_ack_pending,
-                filter_subject: ns.events_wildcard(),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| Error::nats("creating the coordinator consumer", e))
+    let config = pull::Config {
+        durable_name: Some(ns.coordinator_consumer().to_owned()),
+        description: Some("planexec coordinators".into()),
+        deliver_policy: DeliverPolicy::All,
+        ack_policy: AckPolicy::Explicit,
+        ack_wait: options.ack_wait,
+        max_ack_pending: options.max_ack_pending,
+        filter_subject: ns.events_wildcard(),
+        ..Default::default()
+    };
+    // As for an agent's consumer: creating it again updates its ack wait and ack pending.
+    match stream.create_consumer(config.clone()).await {
+        Ok(consumer) => Ok(consumer),
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot update the coordinator consumer; using it as it is");
+            stream
+                .get_or_create_consumer(ns.coordinator_consumer(), config)
+                .await
+                .map_err(|e| Error::nats("creating the coordinator consumer", e))
+        }
+    }
 }
 
 /// The durable consumer of one agent's task subject, made or brought up to date (idempotent).
