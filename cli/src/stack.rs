@@ -167,12 +167,11 @@ fn reachable_by_postgres(dir: &Path) -> anyhow::Result<()> {
 
 /// Whether a NATS server with JetStream answers at `url` (raw API: works with 2.9).
 async fn jetstream_answers(url: &str) -> bool {
-    let Ok(Ok(client)) =
-        tokio::time::timeout(
-            Duration::from_secs(2),
-            async_nats::connect(planexec_schemas::subjects::nats_servers(url)),
-        )
-        .await
+    let Ok(Ok(client)) = tokio::time::timeout(
+        Duration::from_secs(2),
+        async_nats::connect(planexec_schemas::subjects::nats_servers(url)),
+    )
+    .await
     else {
         return false;
     };

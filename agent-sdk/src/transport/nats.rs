@@ -56,7 +56,10 @@ pub async fn connect(url: &str, name: &str, login: &Login) -> Result<async_nats:
         options = options.custom_inbox_prefix(prefix);
     }
     // A first try without retrying tells refused credentials from a server not up yet.
-    match with_events(options.clone(), url).connect(servers.clone()).await {
+    match with_events(options.clone(), url)
+        .connect(servers.clone())
+        .await
+    {
         Ok(client) => return Ok(client),
         Err(e)
             if matches!(

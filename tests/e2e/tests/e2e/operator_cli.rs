@@ -65,7 +65,10 @@ async fn the_cli_lists_agents_and_resolves_tasks_by_hand() {
         if now["status"] == "RUNNING" {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "never started: {now}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never started: {now}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let mut done: usize = 0;
