@@ -78,7 +78,10 @@ async fn start_private_nats(
     };
     let nats = tokio::task::spawn_blocking(move || PrivateNats::start(&options))
         .await?
-        .context("starting a private nats-server")?;
+        .context(
+            "no NATS with JetStream answers on 127.0.0.1:4222, so `planexec up` starts its own, and \
+             cannot: install nats-server or set PLANEXE_NATS_URL to a running one",
+        )?;
     Ok((nats, auth))
 }
 
@@ -140,7 +143,10 @@ async fn start_private_postgres(data_dir: &Path) -> anyhow::Result<PrivatePostgr
     };
     tokio::task::spawn_blocking(move || PrivatePostgres::start(&options))
         .await?
-        .context("starting a private PostgreSQL (or set PLANEXE_DATABASE_URL to a running one)")
+        .context(
+            "no PostgreSQL answers on 127.0.0.1:5432, so `planexec up` starts its own, and cannot: \
+             install PostgreSQL's server or set PLANEXE_DATABASE_URL to a running one",
+        )
 }
 
 /// As root, PostgreSQL runs as the `postgres` user, who must be able to reach its folder.

@@ -19,9 +19,11 @@ use std::path::PathBuf;
 /// Why a private server could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("`{binary}` is not on PATH: {hint}")]
-    NotOnPath {
+    #[error("`{binary}` was not found on {looked}: {hint}")]
+    NotFound {
         binary: &'static str,
+        /// Where it was looked for, for the message.
+        looked: &'static str,
         hint: &'static str,
     },
     #[error("{what}: {source}")]

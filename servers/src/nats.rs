@@ -8,8 +8,9 @@ use nix::sys::signal::Signal;
 
 use crate::{Error, process};
 
-const HINT: &str = "install it (e.g. `apt install nats-server`), or set NATS_URL to a running \
-                    server with JetStream enabled";
+const HINT: &str = "install nats-server 2.9 or later: `sudo apt install nats-server` on Debian and \
+                    Ubuntu, `brew install nats-server` on macOS, or a release from \
+                    https://github.com/nats-io/nats-server/releases";
 
 #[derive(Debug, Clone)]
 pub struct NatsOptions {
@@ -33,7 +34,12 @@ pub struct PrivateNats {
 impl PrivateNats {
     /// Starts `nats-server -js` and returns once it accepts connections.
     pub fn start(options: &NatsOptions) -> Result<Self, Error> {
-        let binary = process::find_on_path("nats-server", HINT)?;
+        let search = process::Search {
+            extra: Vec::new(),
+            looked: "PATH",
+            hint: HINT,
+        };
+        let binary = process::find_binary("nats-server", &search)?;
         let dir = &options.store_dir;
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;

@@ -8,8 +8,9 @@ use nix::sys::signal::Signal;
 
 use crate::{Error, process};
 
-const HINT: &str = "install PostgreSQL (e.g. `apt install postgresql`) and put its bin folder \
-                    (e.g. /usr/lib/postgresql/15/bin) on PATH, or set DATABASE_URL to a running server";
+const HINT: &str = "install PostgreSQL's server: `sudo apt install postgresql` on Debian and \
+                    Ubuntu, `sudo dnf install postgresql-server` on Fedora, `brew install postgresql@16` \
+                    on macOS";
 
 /// How to run the cluster.
 #[derive(Debug, Clone)]
@@ -34,8 +35,17 @@ pub struct PrivatePostgres {
 impl PrivatePostgres {
     /// Initialises the cluster if needed and starts it; returns once it accepts connections.
     pub fn start(options: &PostgresOptions) -> Result<Self, Error> {
-        let initdb = process::find_on_path("initdb", HINT)?;
-        let postgres = process::find_on_path("postgres", HINT)?;
+        let search = process::Search {
+            extra: process::postgres_bin_dirs(),
+            looked: "PATH, /usr/lib/postgresql/<version>/bin or /usr/pgsql-<version>/bin",
+            hint: HINT,
+        };
+        let initdb = process::find_binary("initdb", &search)?;
+        // The server of the same installation as initdb: versions must match.
+        let postgres = match initdb.with_file_name("postgres") {
+            beside if beside.is_file() => beside,
+            _ => process::find_binary("postgres", &search)?,
+        };
         let owner = process::unprivileged_user("postgres")?;
         let dir = &options.data_dir;
         let log = log_path(dir);

@@ -11,13 +11,57 @@ use nix::unistd::{Gid, Pid, Uid, User};
 
 use crate::Error;
 
-/// The full path of `binary` on PATH.
-pub fn find_on_path(binary: &'static str, hint: &'static str) -> Result<PathBuf, Error> {
+/// Where a server binary is looked for: PATH, then more folders (described by `looked`, for the
+/// message when it is nowhere), and what to install when it is nowhere.
+pub struct Search {
+    pub extra: Vec<PathBuf>,
+    pub looked: &'static str,
+    pub hint: &'static str,
+}
+
+/// The full path of `binary`: on PATH, else in the first of the search's folders that has it.
+pub fn find_binary(binary: &'static str, search: &Search) -> Result<PathBuf, Error> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
+        .chain(search.extra.iter().cloned())
         .map(|dir| dir.join(binary))
         .find(|candidate| candidate.is_file())
-        .ok_or(Error::NotOnPath { binary, hint })
+        .ok_or(Error::NotFound {
+            binary,
+            looked: search.looked,
+            hint: search.hint,
+        })
+}
+
+/// Where distributions keep PostgreSQL's server binaries off PATH, newest version first:
+/// Debian and Ubuntu (`/usr/lib/postgresql/<version>/bin`), the PGDG packages of Fedora and
+/// RHEL (`/usr/pgsql-<version>/bin`).
+pub fn postgres_bin_dirs() -> Vec<PathBuf> {
+    versioned_bin_dirs(&[
+        (Path::new("/usr/lib/postgresql"), ""),
+        (Path::new("/usr"), "pgsql-"),
+    ])
+}
+
+/// The `bin` folders of `<parent>/<prefix><version>`, highest major version first.
+fn versioned_bin_dirs(layouts: &[(&Path, &str)]) -> Vec<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = Vec::new();
+    for (parent, prefix) in layouts {
+        let Ok(entries) = std::fs::read_dir(parent) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(version) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
+                continue;
+            };
+            if let Ok(major) = version.split('.').next().unwrap_or_default().parse::<u32>() {
+                found.push((major, entry.path().join("bin")));
+            }
+        }
+    }
+    found.sort_by_key(|(major, _)| std::cmp::Reverse(*major));
+    found.into_iter().map(|(_, dir)| dir).collect()
 }
 
 /// The user a server must run as: `None` to stay as we are, or the unprivileged `user` when we
@@ -125,4 +169,28 @@ pub fn stop(child: &mut Child, signal: Signal, grace: Duration) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_installations_are_tried_newest_first() {
+        let root = tempfile::tempdir().unwrap();
+        let debian = root.path().join("lib/postgresql");
+        for version in ["9.6", "16", "15"] {
+            std::fs::create_dir_all(debian.join(version).join("bin")).unwrap();
+        }
+        std::fs::create_dir_all(root.path().join("pgsql-17/bin")).unwrap();
+        std::fs::create_dir_all(root.path().join("share")).unwrap();
+        let dirs = versioned_bin_dirs(&[(debian.as_path(), ""), (root.path(), "pgsql-")]);
+        let expected: Vec<PathBuf> = vec![
+            root.path().join("pgsql-17/bin"),
+            debian.join("16/bin"),
+            debian.join("15/bin"),
+            debian.join("9.6/bin"),
+        ];
+        assert_eq!(dirs, expected);
+    }
 }

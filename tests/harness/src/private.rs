@@ -52,13 +52,13 @@ fn start() -> Result<Servers, String> {
         port: None,
         durable: false,
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| format!("{e}; or set DATABASE_URL to a running PostgreSQL"))?;
     let nats = PrivateNats::start(&NatsOptions {
         store_dir: dir.path().join("nats"),
         port: None,
         config: None,
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| format!("{e}; or set NATS_URL to a running nats-server with JetStream"))?;
     Ok(Servers {
         postgres,
         nats,
