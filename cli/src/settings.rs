@@ -281,7 +281,8 @@ pub struct ClientArgs {
         default_value = "http://127.0.0.1:8080"
     )]
     pub gateway: String,
-    /// The operator token (else read from the data folder's `operator-token`).
+    /// The operator token (else the data folder's `operator-token`, else the copy in the user's
+    /// config folder, `~/.config/planexec/operator-token`).
     #[arg(long, env = "PLANEXE_OPERATOR_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     #[command(flatten)]
@@ -289,18 +290,33 @@ pub struct ClientArgs {
 }
 
 impl ClientArgs {
+    /// The operator token: `--token` or `PLANEXE_OPERATOR_TOKEN`, else the data folder's
+    /// `operator-token` (run from where `planexec up` runs), else the copy `planexec up` left in
+    /// the user's config folder.
     pub fn token(&self) -> anyhow::Result<SecretString> {
         if let Some(token) = self.token.clone().filter(|t| !t.is_empty()) {
             return Ok(SecretString::from(token));
         }
-        let path = self.data.data_dir.join(crate::token::OPERATOR_TOKEN_FILE);
-        std::fs::read_to_string(&path).map(|t| SecretString::from(t.trim().to_owned())).map_err(|e| {
-            anyhow::anyhow!(
-                "no operator token: set PLANEXE_OPERATOR_TOKEN or --token, or run from where `planexec up` keeps \
-                 {} ({e})",
-                path.display()
+        let here = self.data.data_dir.join(crate::token::OPERATOR_TOKEN_FILE);
+        let user = crate::token::user_token_file();
+        let read = |path: &std::path::Path| {
+            std::fs::read_to_string(path)
+                .ok()
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty())
+        };
+        if let Some(token) = read(&here).or_else(|| user.as_deref().and_then(read)) {
+            return Ok(SecretString::from(token));
+        }
+        anyhow::bail!(
+            "no operator token: set PLANEXE_OPERATOR_TOKEN or --token, or start `planexec up` once (it keeps the \
+             token in {} and {})",
+            here.display(),
+            user.map_or_else(
+                || "no user config folder".to_owned(),
+                |p| p.display().to_string()
             )
-        })
+        )
     }
 }
 

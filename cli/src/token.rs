@@ -1,5 +1,6 @@
 //! The operator's token: the configured one, or the one `planexec up` keeps in its data folder
-//! (made on first start, mode 0600), which the other subcommands read from there.
+//! (made on first start, mode 0600), which the other subcommands read from there, or from the
+//! copy `planexec up` leaves in the user's config folder so that they work from any folder.
 
 use std::path::{Path, PathBuf};
 
@@ -59,6 +60,48 @@ pub fn operator_token(
         .with_context(|| format!("writing {}", path.display()))?;
     writeln!(file, "{token}")?;
     Ok((SecretString::from(token), Some(path)))
+}
+
+/// The CLI's copy of the operator token: `$XDG_CONFIG_HOME/planexec/operator-token` (usually
+/// `~/.config/planexec/operator-token`). `None` when there is no home folder.
+pub fn user_token_file() -> Option<PathBuf> {
+    use etcetera::BaseStrategy as _;
+    let strategy = etcetera::choose_base_strategy().ok()?;
+    Some(
+        strategy
+            .config_dir()
+            .join("planexec")
+            .join(OPERATOR_TOKEN_FILE),
+    )
+}
+
+/// Leaves `token` in the user's config folder for the client commands (mode 0600, replaced
+/// whole), unless that copy already holds it. Returns the file when it was written.
+pub fn save_for_cli(token: &SecretString) -> anyhow::Result<Option<PathBuf>> {
+    use secrecy::ExposeSecret as _;
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let path = user_token_file().context("no home folder for the CLI's copy of the token")?;
+    if std::fs::read_to_string(&path).is_ok_and(|saved| saved.trim() == token.expose_secret()) {
+        return Ok(None);
+    }
+    let dir = path.parent().expect("the token file is in a folder");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let partial = path.with_extension("partial");
+    let _ = std::fs::remove_file(&partial);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&partial)
+        .with_context(|| format!("writing {}", partial.display()))?;
+    writeln!(file, "{}", token.expose_secret())?;
+    std::fs::rename(&partial, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(Some(path))
 }
 
 fn hex_encode(bytes: &[u8]) -> String {

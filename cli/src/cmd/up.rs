@@ -111,6 +111,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             data_dir.join(token::OPERATOR_TOKEN_FILE).display()
         ),
     }
+    match token::save_for_cli(&token) {
+        Ok(Some(path)) => println!(
+            "  the CLI finds the token from any folder: {}",
+            path.display()
+        ),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "the CLI's copy of the operator token was not saved"),
+    }
 
     let stopped = started
         .serve(args.shutdown.grace(), |stop| {

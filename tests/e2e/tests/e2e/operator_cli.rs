@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::support::Stack;
+use super::support::{self, Stack};
 
 fn parse(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
@@ -113,4 +113,16 @@ async fn the_cli_lists_agents_and_resolves_tasks_by_hand() {
             .is_some_and(|s| s.starts_with("done by pat"))),
         "{marked:?}"
     );
+}
+
+#[tokio::test]
+async fn the_cli_finds_the_operator_token_from_any_folder() {
+    let stack = Stack::up().await;
+    // No token in the environment, and not run where `up` keeps its data folder: the CLI
+    // reads the copy `up` left in the user's config folder.
+    let saved = std::fs::read_to_string(stack.dir.path().join("config/planexec/operator-token"))
+        .expect("up saved the token for the CLI");
+    assert_eq!(saved.trim(), support::OPERATOR);
+    let agents = parse(&stack.cli_with(&["agent", "list", "--output", "json"], &[]));
+    assert!(agents.as_array().is_some(), "agent list answered: {agents}");
 }

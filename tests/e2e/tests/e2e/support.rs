@@ -188,11 +188,22 @@ impl Stack {
 
     /// `planexec <args>` against this stack; its stdout.
     pub fn cli(&self, args: &[&str]) -> String {
+        self.cli_with(args, &[("PLANEXE_OPERATOR_TOKEN", OPERATOR)])
+    }
+
+    /// `planexec <args>` with these variables besides the stack's, from a folder of its own
+    /// (not where `up` keeps its data) and with the stack's user config folder; its stdout.
+    pub fn cli_with(&self, args: &[&str], vars: &[(&str, &str)]) -> String {
+        let cwd = self.dir.path().join("elsewhere");
+        std::fs::create_dir_all(&cwd).expect("a working folder");
         let output = Command::new(binary())
             .args(args)
+            .current_dir(&cwd)
             .envs(stack_env(&self.env))
+            .env_remove("PLANEXE_OPERATOR_TOKEN")
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .env("PLANEXE_GATEWAY_URL", &self.url)
-            .env("PLANEXE_OPERATOR_TOKEN", OPERATOR)
+            .envs(vars.iter().copied())
             .output()
             .expect("planexec runs");
         assert!(
@@ -322,6 +333,8 @@ fn up_command(env: &TestEnv, dir: &Path, port: u16, extra: &[(String, String)]) 
         .arg(dir.join("data"))
         .envs(stack_env(env))
         .env("PLANEXE_OPERATOR_TOKEN", OPERATOR)
+        // `up` leaves the CLI a copy of the token in the user's config folder: the test's own.
+        .env("XDG_CONFIG_HOME", dir.join("config"))
         .env("PLANEXE_LOG", "warn,planexec=info")
         .envs(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     command
