@@ -235,7 +235,7 @@ fn metrics() -> Option<PrometheusHandle> {
     metrics::gauge!(
         "planexec_build_info",
         "version" => env!("CARGO_PKG_VERSION"),
-        "commit" => option_env!("PLANEXEC_COMMIT").unwrap_or("unknown"),
+        "commit" => option_env!("PLANEXE_COMMIT").unwrap_or("unknown"),
     )
     .set(1.0);
     Some(handle)

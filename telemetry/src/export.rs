@@ -52,9 +52,7 @@ pub fn init(service: &str) -> Telemetry {
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| DEFAULT_FILTER.to_owned());
     let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = ["PLANEXEC_LOG_FORMAT", "PLANEXE_LOG_FORMAT"]
-        .iter()
-        .any(|name| std::env::var(name).is_ok_and(|f| f.eq_ignore_ascii_case("json")));
+    let json = std::env::var("PLANEXE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let fmt = if json {
         fmt.json()

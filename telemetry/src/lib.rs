@@ -5,7 +5,7 @@
 //!   commit are one trace. With no exporter configured there is no OpenTelemetry layer: the
 //!   current span has no trace context, nothing is written, and reading costs a header lookup.
 //! - `init` (feature `export`, for the binaries): the tracing subscriber (`PLANEXE_LOG` filter,
-//!   text or `PLANEXEC_LOG_FORMAT=json`) and, when `OTEL_EXPORTER_OTLP_ENDPOINT` or
+//!   text or `PLANEXE_LOG_FORMAT=json`) and, when `OTEL_EXPORTER_OTLP_ENDPOINT` or
 //!   `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set, the OTLP/HTTP exporter of spans.
 
 pub mod propagate;

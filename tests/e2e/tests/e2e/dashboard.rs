@@ -3,7 +3,7 @@
 //! updates live without a reload (progress bar, task tree, event log), Pause greys it and
 //! Resume continues it, and after `planexec up` restarts the open page reconnects by itself and
 //! shows the end. Screenshots land in `target/dashboard-screenshots/` (or
-//! `$PLANEXEC_SCREENSHOTS`).
+//! `$PLANEXE_SCREENSHOTS`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -113,7 +113,7 @@ impl Browser {
     }
 
     async fn shot(&self, name: &str) {
-        let dir = std::env::var_os("PLANEXEC_SCREENSHOTS").map_or_else(
+        let dir = std::env::var_os("PLANEXE_SCREENSHOTS").map_or_else(
             || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/dashboard-screenshots"),
             PathBuf::from,
         );
