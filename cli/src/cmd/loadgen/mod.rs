@@ -1,0 +1,364 @@
+//! `planexec loadgen`: measures a running planexec, and (with `--baseline`) what its PostgreSQL
+//! and JetStream can do on their own on the same machine, so that the figures have a scale.
+//!
+//! The load: one plan of `--leaves` independent tasks, `--executions` executions of it spread
+//! over `--agents` in-process agents (built on the public SDK, over NATS or HTTP) whose handler
+//! completes at once. Closed loop creates every execution at once; open loop (`--rate`) offers a
+//! fixed rate of tasks with Poisson arrivals of executions. Everything goes through the real API
+//! and the real transports. Afterwards every execution's history is read back ([`verify`]): the
+//! report's lost and duplicated counts come from it, and the command fails when either is not 0.
+
+mod baseline;
+mod latency;
+mod report;
+mod verify;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use futures::StreamExt;
+use planexec_agent_sdk::{
+    Agent, AgentOptions, Credentials, Handler, Identity, TaskContext, TaskError, Transport,
+};
+use planexec_schemas::Id;
+use planexec_schemas::api::{
+    CreateExecutionRequest, ExecutionList, RegisterAgentRequest, RegisteredAgent,
+};
+use planexec_schemas::execution::Execution;
+use planexec_schemas::plan::ImportSummary;
+use planexec_schemas::subjects::Namespace;
+use planexec_schemas::task::TaskAssignment;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::client::ApiClient;
+use crate::settings::ClientArgs;
+use latency::Latencies;
+use report::Report;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// NATS of the running planexec (the agents use it).
+    #[arg(long, env = "PLANEXE_NATS_URL")]
+    pub nats: Option<String>,
+    #[arg(long, env = "PLANEXE_NATS_NAMESPACE", default_value = "planexec")]
+    pub nats_namespace: String,
+    /// Executions to run.
+    #[arg(long, default_value_t = 50)]
+    pub executions: usize,
+    /// Tasks per execution.
+    #[arg(long, default_value_t = 20)]
+    pub leaves: usize,
+    /// In-process agents.
+    #[arg(long, default_value_t = 4)]
+    pub agents: usize,
+    /// How the agents reach planexec: `nats` (JetStream) or `http` (long polls of the gateway).
+    #[arg(long, default_value = "nats", value_parser = ["nats", "http"])]
+    pub transport: String,
+    /// Tasks each agent works on at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Tasks of one execution in flight at once (1: strict order).
+    #[arg(long, default_value_t = 1)]
+    pub max_parallel: u32,
+    /// Open loop: offer this many tasks per second (executions arrive as a Poisson process at
+    /// rate / leaves). Without it, every execution is created at once (closed loop).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Give up waiting after this many seconds; what did not complete counts as lost.
+    #[arg(long, default_value_t = 600)]
+    pub timeout: u64,
+    /// Also measure PostgreSQL and JetStream on their own.
+    #[arg(long)]
+    pub baseline: bool,
+    /// The database, for the baseline.
+    #[arg(long, env = "PLANEXE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Completes every task at once and notes how long it took to arrive, and which it saw before.
+struct Instant0 {
+    arrivals: Latencies,
+    seen: Arc<Mutex<HashMap<(Id, u32), u32>>>,
+}
+
+impl Handler for Instant0 {
+    fn capabilities(&self) -> Vec<String> {
+        vec!["send_email".into()]
+    }
+
+    async fn handle(&self, task: TaskAssignment, _ctx: TaskContext) -> Result<Value, TaskError> {
+        if let Ok(waited) = (chrono::Utc::now() - task.dispatched_at).to_std() {
+            self.arrivals.record(waited);
+        }
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen.entry((task.task_id, task.attempt)).or_default() += 1;
+        }
+        Ok(json!({"sent": true}))
+    }
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.executions > 0 && args.leaves > 0 && args.agents > 0,
+        "every count must be at least 1"
+    );
+    anyhow::ensure!(
+        args.rate.is_none_or(|r| r.is_finite() && r > 0.0),
+        "--rate must be a positive number of tasks per second"
+    );
+    let namespace = Namespace::new(&args.nats_namespace).map_err(anyhow::Error::msg)?;
+    let transport = match args.transport.as_str() {
+        "http" => Transport::Http {
+            gateway: args.client.gateway.clone(),
+        },
+        _ => Transport::Nats {
+            url: args
+                .nats
+                .clone()
+                .context("NATS agents need --nats (or PLANEXE_NATS_URL)")?,
+        },
+    };
+    let api = ApiClient::new(&args.client.gateway, args.client.token()?)?;
+    let plan = import_plan(&api, args.leaves).await?;
+
+    let stop = CancellationToken::new();
+    let handler_state = (Latencies::default(), Arc::new(Mutex::new(HashMap::new())));
+    let mut agents = Vec::new();
+    let mut workers = Vec::new();
+    for n in 0..args.agents {
+        let request = RegisterAgentRequest {
+            name: format!("loadgen-{n}"),
+            role: "script".into(),
+            capabilities: vec!["send_email".into()],
+        };
+        let registered: RegisteredAgent = api.post("/api/agents", &request).await?;
+        let credentials = Credentials {
+            agent_id: registered.agent.id,
+            token: registered.token.clone(),
+        };
+        let mut options = AgentOptions::new(Identity::Registered(credentials), transport.clone());
+        options.namespace = namespace.clone();
+        options.concurrency = args.concurrency;
+        let agent = Agent::new(options)?;
+        let handler = Instant0 {
+            arrivals: handler_state.0.clone(),
+            seen: handler_state.1.clone(),
+        };
+        workers.push(tokio::spawn(agent.run(handler, stop.clone())));
+        agents.push(registered.agent.id);
+    }
+
+    let api_latency = Latencies::default();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.timeout);
+    let created = create_executions(&api, &args, plan, &agents, &api_latency).await?;
+    let probe = tokio::spawn(probe_api(
+        api.clone(),
+        created[0],
+        api_latency.clone(),
+        stop.clone(),
+    ));
+    let (finished, timed_out) = wait_for(&api, plan, created.len(), deadline).await?;
+    let wall = started.elapsed();
+    stop.cancel();
+    let _ = probe.await;
+    for worker in workers {
+        let _ = worker.await;
+    }
+
+    let completion = Latencies::default();
+    let verified = verify::verify(&api, &created, args.leaves, &completion).await?;
+    let executions = Latencies::default();
+    for e in &finished {
+        if let (Some(end), Some(start)) = (e.finished_at, e.started_at)
+            && let Ok(took) = (end - start).to_std()
+        {
+            executions.record(took);
+        }
+    }
+    let redeliveries = handler_state
+        .1
+        .lock()
+        .map(|seen| seen.values().map(|n| u64::from(n - 1)).sum())
+        .unwrap_or_default();
+    let baseline = match (args.baseline, &args.nats) {
+        (true, Some(nats)) => Some(baseline::baseline(&args, nats, &namespace).await?),
+        (true, None) => anyhow::bail!("the baseline needs --nats (or PLANEXE_NATS_URL)"),
+        _ => None,
+    };
+    let dispatch = handler_state.0.spread();
+    let completion = completion.spread();
+    let api_ms = api_latency.spread();
+    let report = Report {
+        mode: if args.rate.is_some() {
+            "open"
+        } else {
+            "closed"
+        },
+        offered_rate: args.rate,
+        transport: args.transport.clone(),
+        executions: args.executions,
+        tasks: args.executions * args.leaves,
+        agents: args.agents,
+        wall_seconds: wall.as_secs_f64(),
+        tasks_per_second: verified.tasks_completed as f64 / wall.as_secs_f64(),
+        agent_events_per_second: (2 * verified.tasks_completed) as f64 / wall.as_secs_f64(),
+        timed_out,
+        verified,
+        agent_redeliveries: redeliveries,
+        dispatch_p50_ms: dispatch.map(|s| s.p50),
+        dispatch_p99_ms: dispatch.map(|s| s.p99),
+        completion_p99_ms: completion.map(|s| s.p99),
+        api_p99_ms: api_ms.map(|s| s.p99),
+        dispatch_to_agent_ms: dispatch,
+        completion_ms: completion,
+        execution_ms: executions.spread(),
+        api_ms,
+        baseline,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        report.print();
+    }
+    anyhow::ensure!(
+        !report.is_faulty(),
+        "the history shows {} tasks lost and {} done twice",
+        report.verified.tasks_lost,
+        report.verified.tasks_duplicated
+    );
+    Ok(())
+}
+
+/// The load's plan: `leaves` independent tasks of one capability.
+async fn import_plan(api: &ApiClient, leaves: usize) -> anyhow::Result<Id> {
+    let tasks: Vec<Value> = (0..leaves)
+        .map(|t| json!({"title": format!("Send email {t}"), "description": "Send one email.", "capability": "send_email"}))
+        .collect();
+    let document = json!({"title": "loadgen", "phases": [{"title": "Emails", "tasks": tasks}]});
+    let summary: ImportSummary = api.post("/api/plans", &document).await?;
+    summary.id.context("the import returned no plan id")
+}
+
+/// Creates the executions: all at once (16 requests in flight), or with `--rate` one at a
+/// time at exponentially distributed intervals, each request on its own so that a slow answer
+/// does not lower the offered rate.
+async fn create_executions(
+    api: &ApiClient,
+    args: &Args,
+    plan: Id,
+    agents: &[Id],
+    latency: &Latencies,
+) -> anyhow::Result<Vec<Id>> {
+    let create = |n: usize| {
+        let api = api.clone();
+        let latency = latency.clone();
+        let request = CreateExecutionRequest {
+            plan_id: plan,
+            agent_id: agents[n % agents.len()],
+            max_parallel: Some(args.max_parallel),
+            routing: None,
+        };
+        async move {
+            let asked = Instant::now();
+            let created = api.post::<_, Execution>("/api/executions", &request).await;
+            latency.record(asked.elapsed());
+            created.map(|e| e.id)
+        }
+    };
+    let Some(rate) = args.rate else {
+        return futures::stream::iter(0..args.executions)
+            .map(create)
+            .buffer_unordered(16)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect();
+    };
+    let per_second = rate / args.leaves as f64;
+    let mut requests = Vec::with_capacity(args.executions);
+    let mut next = Instant::now();
+    for n in 0..args.executions {
+        tokio::time::sleep_until(next.into()).await;
+        requests.push(tokio::spawn(create(n)));
+        let uniform: f64 = rand::random_range(f64::MIN_POSITIVE..1.0);
+        next += Duration::from_secs_f64(-uniform.ln() / per_second);
+    }
+    let mut ids = Vec::with_capacity(requests.len());
+    for request in requests {
+        ids.push(request.await??);
+    }
+    Ok(ids)
+}
+
+/// Reads one execution every 100 ms while the load runs: what an operator's page sees.
+async fn probe_api(api: ApiClient, execution: Id, latency: Latencies, stop: CancellationToken) {
+    let path = format!("/api/executions/{execution}");
+    while !stop.is_cancelled() {
+        let asked = Instant::now();
+        if api.get::<Execution>(&path).await.is_ok() {
+            latency.record(asked.elapsed());
+        }
+        tokio::select! {
+            () = stop.cancelled() => break,
+            () = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+    }
+}
+
+/// Waits until `expected` executions of the plan are COMPLETED, or the deadline; a progress bar
+/// on a terminal. Returns them and whether the deadline came first.
+async fn wait_for(
+    api: &ApiClient,
+    plan: Id,
+    expected: usize,
+    deadline: Instant,
+) -> anyhow::Result<(Vec<Execution>, bool)> {
+    let bar = indicatif::ProgressBar::new(expected as u64).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} executions completed",
+        )
+        .expect("a valid template"),
+    );
+    // Listing every completed execution costs more as they grow: look less often then.
+    let pause = Duration::from_millis(100).max(Duration::from_micros(50 * expected as u64));
+    loop {
+        let done = completed(api, plan).await?;
+        bar.set_position(done.len() as u64);
+        if done.len() >= expected {
+            bar.finish_and_clear();
+            return Ok((done, false));
+        }
+        if Instant::now() >= deadline {
+            bar.abandon();
+            return Ok((done, true));
+        }
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// Every COMPLETED execution of the plan.
+async fn completed(api: &ApiClient, plan: Id) -> anyhow::Result<Vec<Execution>> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/executions?plan_id={plan}&status=COMPLETED&limit=500");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let page: ExecutionList = api.get(&path).await?;
+        all.extend(page.executions);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
