@@ -9,6 +9,7 @@
 //! report's lost and duplicated counts come from it, and the command fails when either is not 0.
 
 mod baseline;
+mod ideal;
 mod latency;
 mod report;
 mod verify;
@@ -75,6 +76,13 @@ pub struct Args {
     /// Also measure PostgreSQL and JetStream on their own.
     #[arg(long)]
     pub baseline: bool,
+    /// Run the idealised pipeline instead (JetStream dispatch, three durable events, batched
+    /// commits, no product logic) on --database-url and --nats, with the same shape: the limit.
+    #[arg(long, conflicts_with_all = ["rate", "baseline"])]
+    pub ideal: bool,
+    /// Transactions the idealised pipeline applies at once (`PLANEXE_INGEST_WORKERS`' twin).
+    #[arg(long, default_value_t = 4, requires = "ideal")]
+    pub lanes: usize,
     /// The database, for the baseline.
     #[arg(long, env = "PLANEXE_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
@@ -115,6 +123,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "--rate must be a positive number of tasks per second"
     );
     let namespace = Namespace::new(&args.nats_namespace).map_err(anyhow::Error::msg)?;
+    if args.ideal {
+        let report = ideal::run(&args).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            println!(
+                "idealised pipeline: {} executions × {} tasks over {} agents in {:.2} s: {:.0} tasks/s",
+                report.executions,
+                args.leaves,
+                report.agents,
+                report.wall_seconds,
+                report.tasks_per_second
+            );
+        }
+        return Ok(());
+    }
     let transport = match args.transport.as_str() {
         "http" => Transport::Http {
             gateway: args.client.gateway.clone(),
