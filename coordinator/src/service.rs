@@ -91,6 +91,10 @@ impl Coordinator {
             shutdown.clone(),
         ));
         tasks.spawn(scheduler::run(self.engine.clone(), shutdown.clone()));
+        tasks.spawn(crate::engine::confirm::run(
+            self.engine.clone(),
+            shutdown.clone(),
+        ));
         tasks.spawn(scheduler::listen_for_heartbeats(
             self.engine.clone(),
             shutdown.clone(),

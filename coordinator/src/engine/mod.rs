@@ -17,6 +17,7 @@
 
 mod apply;
 mod cache;
+pub mod confirm;
 mod effects;
 mod load;
 mod log;
@@ -61,6 +62,8 @@ struct Inner {
     states: cache::StateCache,
     /// Agents' NATS credentials, when NATS has authentication.
     auth: Option<NatsAuth>,
+    /// Dispatches JetStream confirmed that the database does not hold yet.
+    confirmations: confirm::Pending,
 }
 
 impl Engine {
@@ -87,6 +90,7 @@ impl Engine {
                 liveness: Liveness::default(),
                 states: cache::StateCache::default(),
                 auth,
+                confirmations: confirm::Pending::default(),
             }),
         }
     }
@@ -139,8 +143,9 @@ impl Engine {
         drop(spans);
         let outcomes = results.iter().map(|r| r.outcome.label());
         crate::metrics::batch(items.len(), outcomes, started.elapsed());
-        self.publish(batch.committed(&versions, &inner.states))
-            .await;
+        let publication = batch.committed(&versions, &inner.states);
+        inner.confirmations.written(&publication.confirmed);
+        self.publish(publication).await;
         Ok(results)
     }
 

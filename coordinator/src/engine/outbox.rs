@@ -1,9 +1,10 @@
 //! After a commit: publish dispatches and cancels to agents' task subjects (JetStream), and
 //! live updates (core NATS).
 //!
-//! A dispatch is confirmed in the database once JetStream acknowledges it. One that is not (the
-//! coordinator died between commit and publish, or NATS was away) is published again by the
-//! scheduler after a grace; its message id (`<task>.<attempt>`) makes JetStream drop the copy.
+//! A dispatch JetStream acknowledged is confirmed in the database with its execution's next
+//! change, or on its own shortly after ([`super::confirm`]). One that is not (the coordinator
+//! died between commit and confirmation, or NATS was away) is published again by the scheduler
+//! after a grace; its message id (`<task>.<attempt>`) makes JetStream drop the copy.
 //! Publication acknowledgements are awaited in bounded chunks, never thousands at once.
 
 use async_nats::jetstream::message::PublishMessage;
@@ -28,6 +29,7 @@ impl Engine {
             dispatches,
             cancels,
             updates,
+            confirmed: _,
         } = publication;
         if !dispatches.is_empty() {
             self.publish_dispatches(dispatches).await;
@@ -115,6 +117,9 @@ impl Engine {
                 })
                 .collect();
             crate::metrics::dispatched(confirmed.len());
+            // Pending first, then the cached state: a batch that takes the state with the
+            // confirmation writes it and clears it from the pending ones.
+            self.inner.confirmations.add(&confirmed);
             let now = chrono::Utc::now();
             for d in chunk.iter().filter(|d| {
                 confirmed
@@ -124,21 +129,8 @@ impl Engine {
                 crate::metrics::dispatch_latency(
                     (now - d.dispatched_at).num_milliseconds() as f64 / 1000.0,
                 );
-            }
-            match engine::mark_published(self.pool(), &confirmed).await {
-                Ok(()) => {
-                    for d in chunk.iter().filter(|d| {
-                        confirmed
-                            .iter()
-                            .any(|c| c.1 == d.task_id && c.2 == d.attempt)
-                    }) {
-                        self.states()
-                            .confirm_published(d.execution_id, d.task_id, d.attempt);
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "publications not confirmed in the database; they will be published again");
-                }
+                self.states()
+                    .confirm_published(d.execution_id, d.task_id, d.attempt);
             }
         }
     }

@@ -20,6 +20,8 @@ pub(super) struct Publication {
     pub dispatches: Vec<Dispatch>,
     pub cancels: Vec<(Id, TaskCancel)>,
     pub updates: Vec<ExecutionUpdate>,
+    /// Dispatch confirmations the transaction wrote (task, attempt): no longer pending.
+    pub confirmed: Vec<(Id, u32)>,
 }
 
 impl Batch {
@@ -44,7 +46,14 @@ impl Batch {
             publication.dispatches.extend(entry.effects.dispatches);
             publication.cancels.extend(entry.effects.cancels);
             let version = saved.map_or(entry.row.version, |(v, _)| *v);
-            cache.put(version, entry.state);
+            let mut state = entry.state;
+            for node in state.nodes.iter_mut() {
+                if node.published && !node.published_stored {
+                    publication.confirmed.push((node.spec.id, node.attempt));
+                }
+                node.published_stored = node.published;
+            }
+            cache.put(version, state);
         }
         publication
     }

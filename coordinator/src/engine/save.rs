@@ -76,6 +76,7 @@ fn node_saves_of(
                 || b.dispatched_at != n.dispatched_at
                 || b.started_at != n.started_at
                 || b.finished_at != n.finished_at
+                || (n.published && !n.published_stored)
         })
         .map(|(i, n)| NodeSave {
             table: table_of(after, i),
@@ -89,6 +90,7 @@ fn node_saves_of(
             next_attempt_at: n.next_attempt_at,
             dispatched_at: n.dispatched_at,
             redispatched: redispatched.contains(&i),
+            published: n.published,
             started_at: n.started_at,
             finished_at: n.finished_at,
         })

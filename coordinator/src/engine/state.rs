@@ -47,6 +47,7 @@ pub fn build(
         node.next_attempt_at = row.next_attempt_at;
         node.dispatched_at = row.dispatched_at;
         node.published = row.published_at.is_some();
+        node.published_stored = node.published;
         node.started_at = row.started_at;
         node.finished_at = row.finished_at;
         built.push(node);

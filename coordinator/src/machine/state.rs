@@ -54,6 +54,9 @@ pub struct Node {
     pub dispatched_at: Option<Timestamp>,
     /// JetStream confirmed the dispatch of the current attempt.
     pub published: bool,
+    /// Whether the database holds that confirmation yet: the engine writes it with the
+    /// execution's next change, or on its own after a while (`engine::confirm`).
+    pub published_stored: bool,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
 }
@@ -72,6 +75,7 @@ impl Node {
             next_attempt_at: None,
             dispatched_at: None,
             published: false,
+            published_stored: false,
             started_at: None,
             finished_at: None,
         }

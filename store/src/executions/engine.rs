@@ -204,6 +204,8 @@ pub struct NodeSave {
     pub dispatched_at: Option<Timestamp>,
     /// A new attempt was dispatched: its publication is not confirmed yet.
     pub redispatched: bool,
+    /// JetStream confirmed the current attempt's dispatch: set `published_at` if it is not.
+    pub published: bool,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
 }
@@ -255,14 +257,16 @@ pub async fn save_nodes(
                 status = u.status, attempt = u.attempt, failures = u.failures,
                 assigned_agent_id = u.agent, progress = u.progress, lease_deadline = u.lease_deadline,
                 next_attempt_at = u.next_attempt_at, dispatched_at = u.dispatched_at,
-                published_at = CASE WHEN u.redispatched THEN NULL ELSE t.published_at END,
+                published_at = CASE WHEN u.redispatched THEN NULL
+                                    WHEN u.published THEN COALESCE(t.published_at, now())
+                                    ELSE t.published_at END,
                 started_at = u.started_at, finished_at = u.finished_at,
                 result = COALESCE(u.result, t.result), error = COALESCE(u.error, t.error)
              FROM UNNEST($1::uuid[], $2::text[], $3::int4[], $4::int4[], $5::uuid[], $6::float8[],
                          $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::bool[],
-                         $11::timestamptz[], $12::timestamptz[], $13::jsonb[], $14::text[])
+                         $11::timestamptz[], $12::timestamptz[], $13::jsonb[], $14::text[], $15::bool[])
                   AS u(id, status, attempt, failures, agent, progress, lease_deadline, next_attempt_at,
-                       dispatched_at, redispatched, started_at, finished_at, result, error)
+                       dispatched_at, redispatched, started_at, finished_at, result, error, published)
              WHERE t.id = u.id"
         )))
         .bind(rows.iter().map(|s| s.id).collect::<Vec<_>>())
@@ -279,6 +283,7 @@ pub async fn save_nodes(
         .bind(rows.iter().map(|s| s.finished_at).collect::<Vec<_>>())
         .bind(rows.iter().map(|s| results.get(&s.id).map(|v| (*v).clone())).collect::<Vec<Option<Value>>>())
         .bind(rows.iter().map(|s| errors.get(&s.id).copied()).collect::<Vec<Option<&str>>>())
+        .bind(rows.iter().map(|s| s.published).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
     }

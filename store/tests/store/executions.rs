@@ -153,6 +153,7 @@ async fn saved_changes_read_back_and_bump_the_version() {
         next_attempt_at: None,
         dispatched_at: Some(now),
         redispatched: true,
+        published: false,
         started_at: Some(now),
         finished_at: Some(now),
     };
@@ -373,4 +374,65 @@ async fn executions_list_newest_first_filtered_and_in_pages() {
         .await
         .expect("filtered");
     assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), [ids[1]]);
+}
+
+#[tokio::test]
+async fn a_dispatch_confirmation_is_stored_with_the_next_save_and_kept() {
+    let (_env, pool) = migrated().await;
+    let (execution, _, agent) = materialised(&pool).await;
+    let nodes =
+        executions::engine::load_nodes(&mut *pool.acquire().await.expect("conn"), &[execution])
+            .await
+            .expect("load")
+            .remove(&execution)
+            .expect("nodes");
+    let leaf = nodes.iter().find(|n| n.is_leaf).expect("a leaf").clone();
+    let now = Utc::now();
+    let save = |redispatched: bool, published: bool| NodeSave {
+        table: leaf.table(),
+        id: leaf.id,
+        status: TaskStatus::Dispatched,
+        attempt: 1,
+        failures: 0,
+        assigned_agent_id: Some(agent),
+        progress: 0.0,
+        lease_deadline: None,
+        next_attempt_at: None,
+        dispatched_at: Some(now),
+        redispatched,
+        published,
+        started_at: None,
+        finished_at: None,
+    };
+    let published_at = || async {
+        let mut conn = pool.acquire().await.expect("conn");
+        executions::engine::load_nodes(&mut conn, &[execution])
+            .await
+            .expect("load")
+            .remove(&execution)
+            .expect("nodes")
+            .into_iter()
+            .find(|n| n.id == leaf.id)
+            .expect("the leaf")
+            .published_at
+    };
+    let mut conn = pool.acquire().await.expect("conn");
+    executions::engine::save_nodes(&mut conn, &[save(true, false)], &[])
+        .await
+        .expect("dispatch");
+    assert_eq!(published_at().await, None, "a new dispatch is unconfirmed");
+    executions::engine::save_nodes(&mut conn, &[save(false, true)], &[])
+        .await
+        .expect("confirm");
+    let confirmed = published_at()
+        .await
+        .expect("the next save stores the confirmation");
+    executions::engine::save_nodes(&mut conn, &[save(false, true)], &[])
+        .await
+        .expect("save again");
+    assert_eq!(
+        published_at().await,
+        Some(confirmed),
+        "a stored confirmation is kept"
+    );
 }
