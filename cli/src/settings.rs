@@ -123,6 +123,13 @@ pub struct ExecutionArgs {
     /// existing stream with fewer is raised at start-up).
     #[arg(long, env = "PLANEXE_STREAM_REPLICAS", default_value_t = 1)]
     pub stream_replicas: usize,
+    /// Days events stay in their stream (applied ones too: a replay after a database restore
+    /// finds them); an existing stream is changed to this at start-up.
+    #[arg(long, env = "PLANEXE_EVENTS_MAX_AGE_DAYS", default_value_t = 14)]
+    pub events_max_age_days: u32,
+    /// Days a task nobody fetched stays in its agent's queue.
+    #[arg(long, env = "PLANEXE_TASKS_MAX_AGE_DAYS", default_value_t = 30)]
+    pub tasks_max_age_days: u32,
     /// How long an event handed to a coordinator may stay unacknowledged before another
     /// replica gets it (a coordinator that died mid-batch).
     #[arg(long, env = "PLANEXE_EVENTS_ACK_WAIT_SECONDS", default_value_t = 30)]
@@ -194,6 +201,10 @@ impl ExecutionArgs {
             "PLANEXE_STREAM_REPLICAS must be 1 to 5 (JetStream's limit)"
         );
         anyhow::ensure!(
+            self.events_max_age_days >= 1 && self.tasks_max_age_days >= 1,
+            "PLANEXE_EVENTS_MAX_AGE_DAYS and PLANEXE_TASKS_MAX_AGE_DAYS must be at least 1"
+        );
+        anyhow::ensure!(
             self.events_max_ack_pending >= 1,
             "PLANEXE_EVENTS_MAX_ACK_PENDING must be at least 1"
         );
@@ -214,7 +225,11 @@ impl ExecutionArgs {
             agent_ack_wait: Duration::from_secs(self.agent_ack_wait_seconds.max(1)),
             ack_wait: Duration::from_secs(self.events_ack_wait_seconds.max(1)),
             max_ack_pending: self.events_max_ack_pending,
-            stream_replicas: self.stream_replicas,
+            streams: planexec_coordinator::streams::StreamLimits {
+                replicas: self.stream_replicas,
+                events_max_age: Duration::from_secs(u64::from(self.events_max_age_days) * 86_400),
+                tasks_max_age: Duration::from_secs(u64::from(self.tasks_max_age_days) * 86_400),
+            },
             nats_auth: self.nats_auth.options(nats_url),
             ..planexec_coordinator::Options::default()
         })

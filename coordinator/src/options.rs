@@ -38,9 +38,9 @@ pub struct Options {
     pub agent_ack_wait: Duration,
     /// Most events handed to the coordinators but not yet acknowledged.
     pub max_ack_pending: i64,
-    /// Copies of each stream in a JetStream cluster (1 on a single server; 3 on a 3-node
-    /// cluster survives the loss of a node).
-    pub stream_replicas: usize,
+    /// The streams' copies (1 on a single server; 3 on a 3-node cluster survives the loss of a
+    /// node) and retention.
+    pub streams: crate::streams::StreamLimits,
     /// How often the scheduler looks for due deadlines.
     pub scheduler_interval: Duration,
     /// How often signs of life are flushed to the database.
@@ -88,7 +88,7 @@ impl Default for Options {
             ack_wait: Duration::from_secs(30),
             agent_ack_wait: Duration::from_secs(15),
             max_ack_pending: 4096,
-            stream_replicas: 1,
+            streams: crate::streams::StreamLimits::default(),
             scheduler_interval: Duration::from_millis(250),
             liveness_flush_interval: Duration::from_secs(2),
             command_concurrency: 64,

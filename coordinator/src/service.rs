@@ -27,12 +27,7 @@ impl Coordinator {
         let auth = options.nats_auth.as_ref().map(NatsAuth::load).transpose()?;
         let engine = Engine::with_auth(pool, nats, options, auth);
         let options = engine.options();
-        streams::ensure_streams(
-            engine.jetstream(),
-            &options.namespace,
-            options.stream_replicas,
-        )
-        .await?;
+        streams::ensure_streams(engine.jetstream(), &options.namespace, options.streams).await?;
         streams::check_installation(
             engine.jetstream(),
             &engine.options().namespace,

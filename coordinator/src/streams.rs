@@ -20,14 +20,37 @@ use sqlx::PgPool;
 
 use crate::{Error, Options};
 
-/// Events are kept for two weeks; the coordinator has long acknowledged them by then.
-const EVENTS_MAX_AGE: Duration = Duration::from_secs(14 * 24 * 3600);
-/// Tasks nobody fetched for a month are dropped (their leases expired long before).
-const TASKS_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+/// How the streams keep their messages (`Options`; the settings `PLANEXE_STREAM_REPLICAS`,
+/// `PLANEXE_EVENTS_MAX_AGE_DAYS`, `PLANEXE_TASKS_MAX_AGE_DAYS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// Copies of each stream (consumers inherit them).
+    pub replicas: usize,
+    /// How long events stay in their stream; coordinators acknowledge them within seconds,
+    /// so this only bounds what a replay after a database restore can find.
+    pub events_max_age: Duration,
+    /// How long a task nobody fetched stays in its agent's queue (its lease expired long before).
+    pub tasks_max_age: Duration,
+}
 
-/// Creates both streams when missing, with `replicas` copies (consumers inherit them); raises
-/// the replicas of a stream that has fewer (never lowers them: that is an operator's choice).
-pub async fn ensure_streams(js: &Context, ns: &Namespace, replicas: usize) -> Result<(), Error> {
+impl Default for StreamLimits {
+    fn default() -> Self {
+        Self {
+            replicas: 1,
+            events_max_age: Duration::from_secs(14 * 24 * 3600),
+            tasks_max_age: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// Creates both streams when missing with `limits`; on existing streams, raises the replicas
+/// when fewer (never lowers them: that is an operator's choice) and sets the retention.
+pub async fn ensure_streams(
+    js: &Context,
+    ns: &Namespace,
+    limits: StreamLimits,
+) -> Result<(), Error> {
+    let replicas = limits.replicas;
     let events = stream::Config {
         name: ns.events_stream(),
         subjects: vec![ns.events_wildcard()],
@@ -35,7 +58,7 @@ pub async fn ensure_streams(js: &Context, ns: &Namespace, replicas: usize) -> Re
         retention: RetentionPolicy::Limits,
         discard: DiscardPolicy::Old,
         duplicate_window: Duration::from_secs(120),
-        max_age: EVENTS_MAX_AGE,
+        max_age: limits.events_max_age,
         description: Some("planexec: events reported by agents".into()),
         num_replicas: replicas,
         ..Default::default()
@@ -48,7 +71,7 @@ pub async fn ensure_streams(js: &Context, ns: &Namespace, replicas: usize) -> Re
         discard: DiscardPolicy::Old,
         // Longer than any publish grace: a re-published dispatch is always recognised.
         duplicate_window: Duration::from_secs(600),
-        max_age: TASKS_MAX_AGE,
+        max_age: limits.tasks_max_age,
         description: Some("planexec: tasks for agents, one subject per agent".into()),
         num_replicas: replicas,
         ..Default::default()
@@ -65,13 +88,20 @@ pub async fn ensure_streams(js: &Context, ns: &Namespace, replicas: usize) -> Re
             .map_err(|e| Error::nats(format!("reading stream {name}"), e))?
             .config
             .clone();
-        if current.num_replicas < replicas {
-            tracing::info!(stream = %name, from = current.num_replicas, to = replicas,
-                "raising the stream's replicas");
-            current.num_replicas = replicas;
+        let max_age = if name == ns.events_stream() {
+            limits.events_max_age
+        } else {
+            limits.tasks_max_age
+        };
+        if current.num_replicas < replicas || current.max_age != max_age {
+            tracing::info!(stream = %name, replicas_from = current.num_replicas,
+                replicas_to = current.num_replicas.max(replicas), max_age_from = ?current.max_age,
+                max_age_to = ?max_age, "updating the stream's replicas and retention");
+            current.num_replicas = current.num_replicas.max(replicas);
+            current.max_age = max_age;
             js.update_stream(current)
                 .await
-                .map_err(|e| Error::nats(format!("raising the replicas of stream {name}"), e))?;
+                .map_err(|e| Error::nats(format!("updating stream {name}"), e))?;
         }
     }
     Ok(())

@@ -4,5 +4,6 @@ mod delivery;
 mod flow;
 mod hardening;
 mod replicas;
+mod streams;
 mod support;
 mod webhooks;

@@ -381,7 +381,7 @@ async fn a_dispatch_confirmation_is_stored_with_the_next_save_and_kept() {
     let (_env, pool) = migrated().await;
     let (execution, _, agent) = materialised(&pool).await;
     let nodes =
-        executions::engine::load_nodes(&mut *pool.acquire().await.expect("conn"), &[execution])
+        executions::engine::load_nodes(&mut pool.acquire().await.expect("conn"), &[execution])
             .await
             .expect("load")
             .remove(&execution)
