@@ -13,6 +13,13 @@ pub enum Error {
     #[error("invalid simulator options: {0}")]
     Options(String),
 
+    /// The NATS credentials of a new registration cannot be kept for the connection.
+    #[error("cannot write the agent's NATS credentials to {}: {source}", path.display())]
+    Credentials {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
     /// The event log cannot be opened or written.
     #[error("cannot write the event log {}: {source}", path.display())]
     EventLog {

@@ -19,6 +19,7 @@ pub mod larry;
 pub mod options;
 pub mod outputs;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use planexec_agent_sdk::{Agent, Credentials, RunReport};
@@ -52,6 +53,26 @@ pub async fn register(options: &SimOptions, name: &str) -> Result<RegisteredAgen
 }
 
 /// Runs Larry until `shutdown`, then shuts down gracefully.
+/// Writes a registration's NATS credentials where only this user can read them; the path.
+fn keep_credentials(agent: planexec_schemas::Id, text: &str) -> Result<PathBuf, Error> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = std::env::temp_dir().join(format!("planexec-agent-{agent}.creds"));
+    let failed = |source| Error::Credentials {
+        path: path.clone(),
+        source,
+    };
+    let _ = std::fs::remove_file(&path);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(failed)?;
+    file.write_all(text.as_bytes()).map_err(failed)?;
+    Ok(path)
+}
+
 pub async fn run(options: SimOptions, shutdown: CancellationToken) -> Result<SimReport, Error> {
     options.check()?;
     let (credentials, registered) = match &options.identity {
@@ -74,7 +95,16 @@ pub async fn run(options: SimOptions, shutdown: CancellationToken) -> Result<Sim
         seed,
         durations: options.durations.clone(),
     };
+    let agent_id = credentials.agent_id;
     let mut agent_options = options.agent_options(credentials)?;
+    // A new registration on NATS with authentication carries the agent's own credentials.
+    if agent_options.nats_creds.is_none()
+        && let Some(text) = registered
+            .as_ref()
+            .and_then(|r| r.nats_credentials.as_deref())
+    {
+        agent_options.nats_creds = Some(keep_credentials(agent_id, text)?);
+    }
     let writer = match &options.event_log {
         Some(path) => {
             let (log, writer) = event_log::open(path).await?;
