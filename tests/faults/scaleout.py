@@ -205,7 +205,7 @@ class ScaleOut(Suite):
         leader = self.nats.stream_leader(EVENTS_STREAM)
         clients = {name: self.nats.clients(name) for name in self.nats.alive()}
         victim = max(clients, key=lambda n: (clients[n] > 0, n == leader, clients[n]))
-        why = f"{clients[victim]} client connections" + (f", the leader of {EVENTS_STREAM}" if victim == leader else "")
+        why = f"client connections: {clients[victim]}" + (f"; the leader of {EVENTS_STREAM}" if victim == leader else "")
         self.nats_clients = clients[victim]
         done = (self.leaves() or (0, 0))[0]
         self.nats.kill(victim)
@@ -353,7 +353,7 @@ class ScaleOut(Suite):
         if not streams or any(r < 3 for r in streams.values()):
             self.failures.append(f"streams not at 3 replicas before the node was lost: {streams}")
         say(f"killed coordinator {self.faults['coordinator_kill']} times ({', '.join(self.killed)}), "
-            f"NATS node {self.nats_lost} for good ({getattr(self, 'nats_clients', 0)} client connections failed over)")
+            f"NATS node {self.nats_lost} for good (client connections failed over: {getattr(self, 'nats_clients', 0)})")
         say("streams before the node loss: " + ", ".join(f"{s} R{r}" for s, r in sorted(streams.items())))
         say("longest time to more completed tasks: " + ", ".join(
             f"after {k} {v:.1f} s" for k, v in self.resume.items() if self.faults[k]))
