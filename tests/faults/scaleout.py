@@ -13,11 +13,12 @@ are connected to (the leader of the events stream when it is one) is SIGKILLed a
 again: work must go on, and every connection it had must be made again to the other two.
 
 Afterwards, once the coordinators have applied every event, every execution must be COMPLETED,
-no task may be completed twice nor be left without its completion, every event the agents
-logged as delivered must be in the history, the streams must have had 3 replicas, no planexec
-process may have died on its own, and both gateways must answer the same for every
-execution: status, progress, leaf counts, task counts by status and the number of events. It
-prints one line per figure and exits 1 when any check fails.
+no task may be completed twice nor be left without its completion, no agent's completion may
+have been refused (the task then done again), every event the agents logged as delivered must
+be in the history, the streams must have had 3 replicas, no planexec process may have died on
+its own, and both gateways must answer the same for every execution: status, progress, leaf
+counts, task counts by status and the number of events. It prints one line per figure and
+exits 1 when any check fails.
 
 usage: scaleout.py --planexec BIN [--executions N] [--zip RUN.zip] [--time-scale S]
                    [--coordinator-kills K] [--timeout SECONDS] [--start-together] [--work DIR] [--keep]
@@ -304,7 +305,7 @@ class ScaleOut(Suite):
 
     def verify(self, elapsed):
         completed, leaves, dups, lost, ids, stored, agree = 0, 0, 0, 0, set(), 0, 0
-        rejected, totals = {}, 0
+        rejected, totals, redone, released = {}, 0, {}, 0
         for ex in self.executions:
             views = [self.view(api, ex) for api in self.gateways]
             if None in views:
@@ -332,6 +333,12 @@ class ScaleOut(Suite):
                 if e.get("disposition") == "rejected":
                     why = f"{e.get('event_type')} {(e.get('reason') or '').split(':')[0]}"
                     rejected[why] = rejected.get(why, 0) + 1
+                    # The agent finished the work, the result was thrown away, the task handed
+                    # out again: done twice, though applied once.
+                    if e.get("event_type") == "task_complete":
+                        redone[why.split()[1]] = redone.get(why.split()[1], 0) + 1
+                # No agent restarts here, so no agent ever comes back holding nothing.
+                released += e.get("event_type") == "task_abandoned"
         sent, missing = delivered_missing([os.path.join(self.work, f"{name}.jsonl") for name in AGENTS], ids)
         n = len(self.executions)
         if completed != n:
@@ -345,6 +352,14 @@ class ScaleOut(Suite):
             self.failures.append(f"{lost} tasks without their completion")
         if missing:
             self.failures.append(f"{missing} delivered events are not in the history")
+        again = self.redeliveries()
+        if redone:
+            self.failures.append(
+                f"{sum(redone.values())} tasks done twice by an agent, its task_complete refused ("
+                + ", ".join(f"{k} {v}" for k, v in sorted(redone.items()))
+                + f"); {released} tasks released as 'the agent came back holding no task' though no agent "
+                f"restarted (its heartbeat said it held nothing before its completion was published); "
+                f"{again} assignments handed to an agent again for an attempt it had run, and run again")
         if not getattr(self, "nats_clients", 0):
             self.failures.append("no planexec client was connected to the NATS node that was lost")
         if self.faults["coordinator_kill"] < self.o.coordinator_kills or not self.nats_lost:
@@ -366,7 +381,9 @@ class ScaleOut(Suite):
             f"{delivered.get('consumer_seq', 0) - delivered.get('stream_seq', 0)}")
         say(f"events rejected: {sum(rejected.values())}" + "".join(
             f"; {k} {v}" for k, v in sorted(rejected.items(), key=lambda kv: -kv[1])))
-        say(f"tasks handed to an agent again for the same attempt: {self.redeliveries()}")
+        say(f"tasks handed to an agent again for the same attempt: {again}")
+        say(f"tasks released as abandoned by an agent that never restarted: {released}")
+        say(f"completed work refused and done again: {sum(redone.values())}")
         say(f"gateways agree on {agree} of {n} executions (status, progress, task counts, events)")
         if self.failures:
             say("FAILED: " + "; ".join(self.failures))
