@@ -23,17 +23,15 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 
-from faults_servers import Postgres, Nats, free_port, wait_port
+from faults_checks import Api, delivered_missing, duplicates, find_zip, history, nats_auth_env
+from faults_servers import Postgres, Nats, free_port
 from faults_proxy import DroppingProxy
 
 FAULTS = ["coordinator_kill", "nats_restart", "postgres_restart", "agent_kill", "forgery", "invalid_events"]
@@ -43,39 +41,6 @@ LARRY = ["send_email", "make_phone_call", "search_google_maps", "schedule_calend
 
 def log(msg):
     print(f"faults: {msg}", file=sys.stderr, flush=True)
-
-
-class Api:
-    def __init__(self, url, token):
-        self.url, self.token = url, token
-
-    def call(self, method, path, body=None, token=None, raw=None, ctype="application/json", timeout=30):
-        headers = {"Authorization": "Bearer " + (token or self.token)}
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        if data is not None:
-            headers["content-type"] = ctype
-        request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as r:
-                text = r.read()
-                return r.status, (json.loads(text) if text else None)
-        except urllib.error.HTTPError as e:
-            text = e.read()
-            try:
-                return e.code, json.loads(text)
-            except ValueError:
-                return e.code, text[:300]
-        except (urllib.error.URLError, OSError) as e:
-            return 0, str(e)
-
-    def retry(self, method, path, body=None, tries=120, **kw):
-        """The call, tried again while the stack is recovering (no answer or a 5xx)."""
-        for _ in range(tries):
-            status, answer = self.call(method, path, body, **kw)
-            if status and status < 500:
-                return status, answer
-            time.sleep(0.5)
-        return status, answer
 
 
 class Suite:
@@ -98,14 +63,10 @@ class Suite:
         self.pg = Postgres(os.path.join(self.work, "pg"))
         self.pg.start()
         auth = os.path.join(self.work, "natsauth")
-        subprocess.run([self.o.planexec, "nats", "init", auth], check=True, stdout=subprocess.DEVNULL)
+        env = dict(os.environ)
+        env.update(nats_auth_env(self.o.planexec, auth))
         self.nats = Nats(os.path.join(auth, "nats.conf"), os.path.join(self.work, "js"))
         self.nats.start()
-        env = dict(os.environ)
-        for line in open(os.path.join(auth, "planexec.env")):
-            if "=" in line and not line.startswith("#"):
-                k, v = line.strip().split("=", 1)
-                env[k] = v
         env.update({
             "PLANEXE_DATABASE_URL": self.pg.url, "PLANEXE_NATS_URL": self.nats.url,
             "PLANEXE_OPERATOR_TOKEN": self.operator, "PLANEXE_TASK_TIMEOUT_SECONDS": "30",
@@ -122,11 +83,7 @@ class Suite:
         self.gw_port = free_port()
         self.start("gateway", [self.o.planexec, "gateway", "--listen", f"127.0.0.1:{self.gw_port}"])
         self.api = Api(f"http://127.0.0.1:{self.gw_port}", self.operator)
-        deadline = time.time() + 90
-        while self.api.call("GET", "/readyz")[0] != 200:
-            if time.time() > deadline:
-                raise SystemExit("faults: the gateway never became ready; see " + self.work)
-            time.sleep(0.3)
+        self.api.wait_ready(90, "faults: the gateway", self.work)
         self.proxy = DroppingProxy(self.gw_port, drop_rate=0.02)
         self.proxy.start()
 
@@ -359,14 +316,7 @@ class Suite:
         self.verify(elapsed)
 
     def history(self, ex):
-        events, offset = [], 0
-        while True:
-            status, page = self.api.retry("GET", f"/api/executions/{ex}/events?limit=500&offset={offset}&disposition=all")
-            items = page.get("events", []) if isinstance(page, dict) else []
-            events += items
-            if status != 200 or len(items) < 500:
-                return events
-            offset += len(items)
+        return history(self.api, ex)
 
     def verify(self, elapsed):
         states = self.states() or {}
@@ -375,20 +325,9 @@ class Suite:
             events = self.history(ex)
             stored += len(events)
             ids.update(e.get("id") for e in events)
-            completes = {}
-            for e in events:
-                if e.get("event_type") == "task_complete" and e.get("disposition") == "applied":
-                    completes[e["task_id"]] = completes.get(e["task_id"], 0) + 1
-            dups += sum(n - 1 for n in completes.values())
-        sent, missing = 0, 0
-        for name in ("larry-nats", "larry-http"):
-            path = os.path.join(self.work, f"{name}.jsonl")
-            for line in open(path) if os.path.exists(path) else []:
-                entry = json.loads(line)
-                if entry.get("direction") == "out":
-                    sent += 1
-                    if entry.get("event_id") not in ids:
-                        missing += 1
+            dups += duplicates(events)
+        sent, missing = delivered_missing([os.path.join(self.work, f"{name}.jsonl")
+                                           for name in ("larry-nats", "larry-http")], ids)
         completed = sum(1 for s in states.values() if s.get("status") == "COMPLETED")
         blocked = sum(1 for ex, s in states.items() if s.get("status") == "BLOCKED" and self.executions[ex] == "hole")
         lost = sum(1 for ex, s in states.items() if self.executions[ex] == "larry" and s.get("status") != "COMPLETED")
@@ -454,25 +393,6 @@ async def nats_invalid(url, creds, agent, execution):
         got = 0
     await nc.close()
     return got
-
-
-def find_zip():
-    runs = os.environ.get("PLANEXE_RUNS_DIR")
-    here = os.path.dirname(os.path.abspath(__file__))
-    candidates = [runs] if runs else []
-    d = here
-    for _ in range(6):
-        candidates.append(os.path.join(d, "shared", "planexe-runs"))
-        candidates.append(os.path.join(d, "..", "shared", "planexe-runs"))
-        d = os.path.dirname(d)
-    for c in candidates:
-        if c and os.path.isdir(c):
-            zips = sorted(f for f in os.listdir(c) if f.endswith(".zip"))
-            if "20250517_tea_eshop.zip" in zips:
-                return os.path.join(c, "20250517_tea_eshop.zip")
-            if zips:
-                return os.path.join(c, zips[0])
-    raise SystemExit("faults: no real PlanExe runs found: set PLANEXE_RUNS_DIR to a folder of PlanExe run zips")
 
 
 def main():
