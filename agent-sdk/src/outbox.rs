@@ -11,6 +11,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use planexec_schemas::event::AgentEvent;
 use planexec_schemas::task::AgentMessage;
@@ -35,20 +36,35 @@ pub(crate) trait Deliver: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub(crate) struct Outbox {
     tx: mpsc::Sender<AgentEvent>,
+    /// Events that end an attempt, queued and not yet confirmed or dropped.
+    endings: Arc<AtomicUsize>,
 }
 
 impl Outbox {
     /// Queues `event`, waiting while the queue is full. Returns false when the agent has
     /// stopped delivering (the event is lost, and logged as such).
     pub async fn push(&self, event: AgentEvent) -> bool {
+        let ends = event.body.event_type().ends_attempt();
+        if ends {
+            self.endings.fetch_add(1, Ordering::SeqCst);
+        }
         match self.tx.send(event).await {
             Ok(()) => true,
             Err(mpsc::error::SendError(event)) => {
+                if ends {
+                    self.endings.fetch_sub(1, Ordering::SeqCst);
+                }
                 tracing::warn!(event_id = %event.event_id, event_type = event.body.event_type().as_str(),
                     "the agent has stopped delivering events; this one is lost");
                 false
             }
         }
+    }
+
+    /// Attempts whose last event is not confirmed yet: the agent still holds them, as far as
+    /// the coordinator may know (the heartbeat counts them).
+    pub fn unconfirmed_endings(&self) -> usize {
+        self.endings.load(Ordering::SeqCst)
     }
 }
 
@@ -80,6 +96,7 @@ pub(crate) struct Delivery<D> {
     /// Where messages that come back with a confirmation go (the HTTP `next` task).
     next: Option<mpsc::UnboundedSender<AgentMessage>>,
     report: DeliveryReport,
+    endings: Arc<AtomicUsize>,
 }
 
 impl<D> std::fmt::Debug for Delivery<D> {
@@ -99,7 +116,9 @@ pub(crate) fn outbox<D: Deliver>(
     next: Option<mpsc::UnboundedSender<AgentMessage>>,
 ) -> (Outbox, Delivery<D>) {
     let (tx, rx) = mpsc::channel(options.capacity.max(1));
+    let endings = Arc::new(AtomicUsize::new(0));
     let delivery = Delivery {
+        endings: endings.clone(),
         deliver,
         rx,
         pending: VecDeque::new(),
@@ -108,7 +127,7 @@ pub(crate) fn outbox<D: Deliver>(
         next,
         report: DeliveryReport::default(),
     };
-    (Outbox { tx }, delivery)
+    (Outbox { tx, endings }, delivery)
 }
 
 impl<D: Deliver> Delivery<D> {
@@ -184,6 +203,7 @@ impl<D: Deliver> Delivery<D> {
             });
             match result {
                 Ok(next) => {
+                    self.settled(&event);
                     self.report.delivered += 1;
                     self.observer.delivered(&event);
                     if let (Some(message), Some(to)) = (next, &self.next) {
@@ -197,6 +217,7 @@ impl<D: Deliver> Delivery<D> {
                     retry.push(event);
                 }
                 Err(error) => {
+                    self.settled(&event);
                     self.report.lost += 1;
                     tracing::error!(event_id = %event.event_id, task = %event.task_id,
                         event_type = event.body.event_type().as_str(), error = %error,
@@ -208,12 +229,21 @@ impl<D: Deliver> Delivery<D> {
         retry
     }
 
+    /// An event is confirmed or dropped: an attempt it ended is no longer held.
+    fn settled(&self, event: &AgentEvent) {
+        if event.body.event_type().ends_attempt() {
+            self.endings.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
     fn abandon_rest(&mut self) {
         self.rx.close();
         while let Ok(event) = self.rx.try_recv() {
             self.pending.push_back(event);
         }
-        for event in self.pending.drain(..) {
+        let abandoned: Vec<AgentEvent> = self.pending.drain(..).collect();
+        for event in abandoned {
+            self.settled(&event);
             self.report.lost += 1;
             tracing::error!(event_id = %event.event_id, task = %event.task_id,
                 event_type = event.body.event_type().as_str(),

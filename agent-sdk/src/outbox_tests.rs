@@ -200,3 +200,43 @@ async fn events_still_buffered_when_delivery_is_abandoned_are_counted_as_lost() 
     );
     assert!(!outbox.push(progress_events(1).remove(0)).await, "closed");
 }
+
+#[tokio::test]
+async fn an_attempt_counts_as_held_until_its_last_event_is_confirmed() {
+    let env = TestEnv::start().await;
+    let client = env.nats().await;
+    let _stream = events_stream(&env, &client).await;
+    let link = NatsLink::new(
+        client,
+        env.namespace.clone(),
+        new_id(),
+        Duration::from_secs(2),
+    );
+    // The first two windows' confirmations are lost, as while a NATS node fails over.
+    let spoiled = LoseConfirmations {
+        inner: link,
+        spoiled: AtomicUsize::new(2),
+    };
+    let (failed_tx, mut failed) = mpsc::unbounded_channel();
+    let (outbox, delivery) = outbox(spoiled, options(4), Arc::new(Failures(failed_tx)), None);
+    let mut events = progress_events(2);
+    events[1].body = AgentEventBody::TaskComplete {
+        output: serde_json::json!({"sent": true}),
+    };
+    for event in events {
+        assert!(outbox.push(event).await);
+    }
+    assert_eq!(outbox.unconfirmed_endings(), 1, "the completion is queued");
+    let closing = CancellationToken::new();
+    let running = tokio::spawn(delivery.run(closing.clone(), CancellationToken::new()));
+    failed.recv().await.expect("a lost confirmation");
+    assert_eq!(
+        outbox.unconfirmed_endings(),
+        1,
+        "held while its confirmation is missing"
+    );
+    closing.cancel();
+    let report = running.await.expect("the loop ends");
+    assert_eq!(report.delivered, 2);
+    assert_eq!(outbox.unconfirmed_endings(), 0, "confirmed: no longer held");
+}

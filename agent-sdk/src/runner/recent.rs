@@ -1,5 +1,5 @@
-//! The attempts cancelled lately, so that an assignment arriving after its own cancel (a task
-//! handed back and redelivered, a message delayed) is skipped instead of run.
+//! Attempts seen lately (cancelled here, or run to their end here), so that an assignment
+//! arriving after its own cancel or after it ran (a message delayed or delivered again) is skipped.
 
 use std::collections::{HashSet, VecDeque};
 

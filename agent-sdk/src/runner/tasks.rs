@@ -57,6 +57,9 @@ pub(crate) struct Tasks<H> {
     pub counters: Counters,
     running: Mutex<HashMap<TaskKey, CancellationToken>>,
     cancelled: Mutex<Recent>,
+    /// Attempts that ran to their end here: an assignment delivered again (its acknowledgement
+    /// was lost with a connection) is not run a second time.
+    finished: Mutex<Recent>,
 }
 
 impl<H> std::fmt::Debug for Tasks<H> {
@@ -102,12 +105,14 @@ impl<H: Handler> Tasks<H> {
             counters: Counters::default(),
             running: Mutex::new(HashMap::new()),
             cancelled: Mutex::new(Recent::new(10_000)),
+            finished: Mutex::new(Recent::new(10_000)),
         }
     }
 
-    /// How many tasks are running.
+    /// How many tasks the agent holds: running, or finished with the final event not yet
+    /// confirmed (the coordinator must not hand those out again while it waits for it).
     pub fn in_flight(&self) -> usize {
-        self.running.lock().map(|r| r.len()).unwrap_or_default()
+        self.running.lock().map(|r| r.len()).unwrap_or_default() + self.outbox.unconfirmed_endings()
     }
 
     /// A free slot, if there is one.
@@ -159,6 +164,11 @@ impl<H: Handler> Tasks<H> {
             self.skip_cancelled(&task);
             return;
         }
+        if self.finished.lock().is_ok_and(|f| f.contains(&key)) {
+            tracing::info!(task = %key.task_id, attempt = key.attempt,
+                "assignment delivered again after it ran here; not run twice");
+            return;
+        }
         let cancel = CancellationToken::new();
         {
             let Ok(mut running) = self.running.lock() else {
@@ -173,6 +183,9 @@ impl<H: Handler> Tasks<H> {
         let tasks = Arc::clone(self);
         self.tracker.spawn(async move {
             tasks.run(task, key, cancel).await;
+            if let Ok(mut finished) = tasks.finished.lock() {
+                finished.insert(key);
+            }
             if let Ok(mut running) = tasks.running.lock() {
                 running.remove(&key);
             }

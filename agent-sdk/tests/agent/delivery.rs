@@ -121,3 +121,60 @@ async fn an_agent_the_coordinator_does_not_know_stops_with_an_error_that_says_so
         other => panic!("expected UnknownAgent, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn an_assignment_delivered_again_after_it_ran_is_not_run_twice() {
+    let stack = Stack::new().await;
+    let plan = stack.plan(&["send_email"]).await;
+    let credentials = stack.register("mailer", &["send_email"]).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let agent = stack.run(
+        stack.options(&credentials),
+        emailer(move |task, _ctx| {
+            let record = record.clone();
+            async move {
+                record.lock().expect("the record").push(task);
+                Ok(serde_json::json!({ "sent": true }))
+            }
+        }),
+    );
+    let execution = stack.execute(plan, credentials.agent_id, 1).await;
+    stack
+        .until_status(execution.id, ExecutionStatus::Completed)
+        .await;
+    let task = seen.lock().expect("the record")[0].clone();
+
+    // The same attempt once more, as JetStream redelivers a task whose acknowledgement was lost
+    // with a connection (a new message id: a copy of the same one would be deduplicated).
+    let js = async_nats::jetstream::new(stack.nats.clone());
+    let message = planexec_schemas::task::AgentMessage::Task(task.clone());
+    let ack = js
+        .publish(
+            stack.ns.tasks_subject(credentials.agent_id),
+            serde_json::to_vec(&message).expect("json").into(),
+        )
+        .await
+        .expect("published")
+        .await
+        .expect("stored");
+    let consumer_name = format!("agent-{}", credentials.agent_id);
+    let mut consumer: async_nats::jetstream::consumer::PullConsumer = js
+        .get_stream(stack.ns.tasks_stream())
+        .await
+        .expect("tasks stream")
+        .get_consumer(&consumer_name)
+        .await
+        .expect("the agent's consumer");
+    // Until the agent has taken and acknowledged the copy.
+    loop {
+        let info = consumer.info().await.expect("consumer info");
+        if info.ack_floor.stream_sequence >= ack.sequence {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let report = agent.stop().await;
+    assert_eq!(seen.lock().expect("the record").len(), 1, "run once");
+    assert_eq!(report.tasks_completed, 1);
+}
