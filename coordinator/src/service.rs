@@ -1,5 +1,8 @@
 //! A coordinator replica: its loops, started together and stopped together.
 
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable as _};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -27,13 +30,26 @@ impl Coordinator {
         let auth = options.nats_auth.as_ref().map(NatsAuth::load).transpose()?;
         let engine = Engine::with_auth(pool, nats, options, auth);
         let options = engine.options();
-        streams::ensure_streams(engine.jetstream(), &options.namespace, options.streams).await?;
-        streams::check_installation(
-            engine.jetstream(),
-            &engine.options().namespace,
-            engine.pool(),
-        )
-        .await?;
+        // On a cluster that is still electing leaders (replicas starting at once, a node that has
+        // not seen the account yet) creating a stream times out or fails for a while: NATS
+        // errors are tried again for about a minute; a mismatched installation is not.
+        let prepare = || async {
+            streams::ensure_streams(engine.jetstream(), &options.namespace, options.streams)
+                .await?;
+            streams::check_installation(engine.jetstream(), &options.namespace, engine.pool()).await
+        };
+        prepare
+            .retry(
+                ExponentialBuilder::default()
+                    .with_min_delay(Duration::from_millis(500))
+                    .with_max_delay(Duration::from_secs(8))
+                    .with_max_times(10),
+            )
+            .when(|e| matches!(e, Error::Nats { .. }))
+            .notify(|e, wait| {
+                tracing::warn!(error = %e, retry_in = ?wait, "the streams are not ready yet");
+            })
+            .await?;
         if let Some(auth) = engine.auth()
             && let Err(e) = auth.push_revocations(engine.pool()).await
         {
