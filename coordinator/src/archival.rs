@@ -130,18 +130,24 @@ async fn moves(
     let batch = pass.batch.max(1);
     let mut done = Archived::default();
     while !shutdown.is_cancelled() {
-        let group = archive::candidates(&mut *conn, pass.cutoff, GROUP).await?;
+        let mut group = archive::candidates(&mut *conn, pass.cutoff, GROUP).await?;
         if group.is_empty() {
             break;
         }
+        group.sort_unstable();
+        let mut left = group.as_slice();
         let mut moved_here = 0;
         loop {
-            let moved = archive::move_batch(&mut *conn, &group, pass.cutoff, batch).await?;
-            metrics::events_archived(moved);
-            done.events += moved;
-            moved_here += moved;
-            if moved < u64::from(batch) || shutdown.is_cancelled() {
+            let moved = archive::move_batch(&mut *conn, left, pass.cutoff, batch).await?;
+            metrics::events_archived(moved.events);
+            done.events += moved.events;
+            moved_here += moved.events;
+            if moved.events < u64::from(batch) || shutdown.is_cancelled() {
                 break;
+            }
+            // Those before the last one it took from have nothing left.
+            if let Some(last) = moved.last {
+                left = &left[left.partition_point(|id| *id < last)..];
             }
             crate::scheduler::pause(pass.pause, shutdown).await;
         }

@@ -2,8 +2,8 @@
 //! moved out of `execution_events` into `execution_events_archive`, and read back from there.
 //!
 //! A move is one statement, its own short transaction: it takes at most `limit` live rows of
-//! a few ended executions (`FOR UPDATE SKIP LOCKED`), deletes them and inserts them into the
-//! archive. Nothing else locks history rows, so neither the coordinator's inserts nor the
+//! a few ended executions (`FOR UPDATE SKIP LOCKED`, by the history index, stopping at
+//! `limit`), deletes them by ctid and inserts them into the archive. Nothing else locks history rows, so neither the coordinator's inserts nor the
 //! readers of the live list wait on it. An execution whose live rows are all gone is marked
 //! (`events_archived_at`) and not looked at again. Only one archival runs at a time: it holds
 //! the advisory lock [`try_lock`] takes for as long as it runs.
@@ -78,48 +78,72 @@ pub async fn candidates(
     .await?)
 }
 
+/// What one [`move_batch`] moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Moved {
+    pub events: u64,
+    /// The greatest execution id it moved events of. Executions are taken in id order, so
+    /// every execution of the batch with a smaller id has none left: the next batch need not
+    /// look at them again.
+    pub last: Option<Id>,
+}
+
 /// Moves at most `limit` live events of `executions` to the archive, in one statement (one
-/// transaction). The executions are checked again here: an event of an execution that has not
-/// ended, or ended after `cutoff`, is never moved, whatever the caller passed. Returns how many
-/// moved; fewer than `limit` means none of theirs is left (or the rest is being moved by
-/// someone else).
+/// transaction), taking the executions in id order and each one's events by its history
+/// index, so that the statement stops reading as soon as it has `limit` rows. The executions
+/// are checked again here: an event of an execution that has not ended, or ended after
+/// `cutoff`, is never moved, whatever the caller passed. Fewer than `limit` moved means none of
+/// theirs is left.
 pub async fn move_batch(
     db: impl PgExecutor<'_>,
     executions: &[Id],
     cutoff: Timestamp,
     limit: u32,
-) -> Result<u64, Error> {
+) -> Result<Moved, Error> {
     if executions.is_empty() || limit == 0 {
-        return Ok(0);
+        return Ok(Moved::default());
     }
     let moved_columns = EVENT_COLUMNS
         .split(", ")
         .map(|c| format!("ev.{}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ");
-    let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+    // Rows are found and deleted by ctid (locked, so it cannot change under the statement):
+    // no second look-up by primary key.
+    let (events, last): (i64, Option<Id>) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH batch AS (
-             SELECT ev.id
-               FROM execution_events ev
-               JOIN executions x ON x.id = ev.execution_id
-              WHERE ev.execution_id = ANY($1)
-                AND x.{ENDED} AND x.finished_at < $2
+             SELECT ev.ctid AS tid
+               FROM executions x
+              CROSS JOIN LATERAL (
+                  SELECT e.ctid FROM execution_events e
+                   WHERE e.execution_id = x.id
+                   LIMIT $3
+                     FOR UPDATE SKIP LOCKED
+              ) ev
+              WHERE x.id = ANY($1) AND x.{ENDED} AND x.finished_at < $2
+              ORDER BY x.id
               LIMIT $3
-                FOR UPDATE OF ev SKIP LOCKED
          ), moved AS (
-             DELETE FROM execution_events ev USING batch
-              WHERE ev.id = batch.id
+             DELETE FROM execution_events ev
+              WHERE ev.ctid = ANY(ARRAY(SELECT tid FROM batch))
              RETURNING {moved_columns}
+         ), archived AS (
+             INSERT INTO execution_events_archive ({EVENT_COLUMNS})
+             SELECT {EVENT_COLUMNS} FROM moved
+             RETURNING execution_id
          )
-         INSERT INTO execution_events_archive ({EVENT_COLUMNS})
-         SELECT {EVENT_COLUMNS} FROM moved"
+         SELECT count(*)::int8, (array_agg(execution_id ORDER BY execution_id DESC))[1]
+           FROM archived"
     )))
     .bind(executions)
     .bind(cutoff)
     .bind(i64::from(limit))
-    .execute(db)
+    .fetch_one(db)
     .await?;
-    Ok(done.rows_affected())
+    Ok(Moved {
+        events: u64::try_from(events).unwrap_or(0),
+        last,
+    })
 }
 
 /// Marks those of `executions` that have no live event left as archived; returns how many it

@@ -65,7 +65,8 @@ async fn archive_all(pool: &PgPool, batch: u32) -> (u64, u64) {
         loop {
             let moved = archive::move_batch(pool, &group, cutoff(), batch)
                 .await
-                .expect("move");
+                .expect("move")
+                .events;
             events += moved;
             if moved < u64::from(batch) {
                 break;
@@ -170,7 +171,7 @@ async fn archive_never_moves_an_event_of_a_running_execution_even_when_asked() {
     let moved = archive::move_batch(&pool, &[running, paused], cutoff(), 100)
         .await
         .expect("move");
-    assert_eq!(moved, 0);
+    assert_eq!(moved, archive::Moved::default());
     assert_eq!(live_count(&pool, running).await, 5);
     assert_eq!(live_count(&pool, paused).await, 5);
     // With live events left, an execution is not marked archived either.
@@ -198,7 +199,8 @@ async fn archive_is_idempotent() {
     assert_eq!(
         archive::move_batch(&pool, &[completed], cutoff(), 100)
             .await
-            .expect("again"),
+            .expect("again")
+            .events,
         0
     );
     assert_eq!(
@@ -336,4 +338,31 @@ async fn reverting_the_archive_migration_puts_archived_events_back() {
             .expect("back");
     assert_eq!(back, live, "same events, same seq");
     planexec_store::migrate(&pool).await.expect("up again");
+}
+
+#[tokio::test]
+async fn an_archive_move_takes_executions_in_id_order_and_says_where_it_stopped() {
+    let (_env, pool) = migrated().await;
+    let mut ids = vec![
+        with_history(&pool, 3, "COMPLETED", Some(40)).await,
+        with_history(&pool, 3, "FAILED", Some(40)).await,
+    ];
+    ids.sort_unstable();
+    let first = archive::move_batch(&pool, &ids, cutoff(), 4)
+        .await
+        .expect("move");
+    assert_eq!(
+        first,
+        archive::Moved {
+            events: 4,
+            last: Some(ids[1])
+        },
+        "all of the first execution, one of the second"
+    );
+    assert_eq!(live_count(&pool, ids[0]).await, 0);
+    let rest = archive::move_batch(&pool, &ids[1..], cutoff(), 4)
+        .await
+        .expect("the rest");
+    assert_eq!(rest.events, 2);
+    assert_eq!(live_count(&pool, ids[1]).await, 0);
 }
