@@ -107,6 +107,20 @@ async fn planexec_events_archive_moves_an_ended_execution_and_the_api_reads_it_b
     assert_eq!(archived, history);
     assert!(stack.get(&format!("/api/executions/{ended}")).await["events_archived_at"].is_string());
 
+    let listed = parse(&stack.cli(&[
+        "exec",
+        "events",
+        &ended,
+        "--archived",
+        "--limit",
+        "1000",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(listed.as_array().map(Vec::len), Some(history.len()));
+    let status = stack.cli(&["exec", "status", &ended]);
+    assert!(status.contains("events archived at"), "{status}");
+
     let again = stack.cli(&["events", "archive", "--older-than", "0s"]);
     assert!(
         again.starts_with("moved 0 events of 0 executions"),
