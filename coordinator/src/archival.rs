@@ -149,7 +149,7 @@ async fn moves(
             if let Some(last) = moved.last {
                 left = &left[left.partition_point(|id| *id < last)..];
             }
-            crate::scheduler::pause(pass.pause, shutdown).await;
+            pause(pass.pause, shutdown).await;
         }
         let marked = archive::mark_archived(&mut *conn, &group).await?;
         done.executions += marked;
@@ -157,9 +157,17 @@ async fn moves(
             // Held by the coordinator right now (a late event): the next turn takes them.
             break;
         }
-        crate::scheduler::pause(pass.pause, shutdown).await;
+        pause(pass.pause, shutdown).await;
     }
     Ok(done)
+}
+
+/// Waits `duration`, or less when shutting down.
+async fn pause(duration: Duration, shutdown: &CancellationToken) {
+    tokio::select! {
+        _ = shutdown.cancelled() => {}
+        _ = tokio::time::sleep(duration) => {}
+    }
 }
 
 /// What an archival with this cutoff would move now (`--dry-run`).
