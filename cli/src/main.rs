@@ -1,7 +1,7 @@
 //! `planexec`: runs PlanExe plans with agents.
 //!
 //! A thin shell over the library crates: `up` (everything in one process), `coordinator` and
-//! `gateway` (one role each, for scale-out), `migrate`, `plan import`, `agent run`, `exec`, `loadgen`, `mcp`.
+//! `gateway` (one role each, for scale-out), `migrate`, `plan import`, `agent run`, `exec`, `events archive`, `loadgen`, `mcp`.
 //! Settings come from flags, the environment and `.env` (see `.env.developer-example`).
 //!
 //! - `cmd`: one module per subcommand.
@@ -61,6 +61,9 @@ enum Command {
     /// Create, inspect and control executions.
     #[command(subcommand)]
     Exec(cmd::exec::Command),
+    /// Maintain the event history (archive what ended long ago).
+    #[command(subcommand)]
+    Events(cmd::events::Command),
     /// Serve planexec's tools to an AI assistant over MCP on stdio (a client of a gateway).
     Mcp(cmd::mcp::Args),
     /// Measure a running planexec (and, with --baseline, its PostgreSQL and JetStream).
@@ -112,6 +115,7 @@ fn main() -> ExitCode {
             Command::Agent(command) => cmd::agent::run(command).await,
             Command::Nats(command) => cmd::nats::run(command).await,
             Command::Exec(command) => cmd::exec::run(command).await,
+            Command::Events(command) => cmd::events::run(command).await,
             Command::Loadgen(args) => cmd::loadgen::run(args).await,
             Command::Completion { .. } => Ok(()),
             Command::Mcp(args) => cmd::mcp::run(args).await,

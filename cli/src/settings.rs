@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Args};
+use planexec_coordinator::archival::ArchivalOptions;
 use planexec_coordinator::machine::RetryPolicy;
 use planexec_schemas::subjects::Namespace;
 use secrecy::{ExposeSecret, SecretString};
@@ -137,6 +138,10 @@ pub struct ExecutionArgs {
     /// Most events handed to the coordinators and not yet acknowledged.
     #[arg(long, env = "PLANEXE_EVENTS_MAX_ACK_PENDING", default_value_t = 4096)]
     pub events_max_ack_pending: i64,
+    /// Days the history of an ended execution stays in the live table; then the coordinator
+    /// moves it to the archive (read with `?archived=true`). Unset: never.
+    #[arg(long, env = "PLANEXE_EVENTS_RETENTION_DAYS")]
+    pub events_retention_days: Option<u32>,
     #[command(flatten)]
     pub nats_auth: NatsAuthArgs,
 }
@@ -208,6 +213,11 @@ impl ExecutionArgs {
             self.events_max_ack_pending >= 1,
             "PLANEXE_EVENTS_MAX_ACK_PENDING must be at least 1"
         );
+        anyhow::ensure!(
+            self.events_retention_days
+                .is_none_or(|days| (1..=36_500).contains(&days)),
+            "PLANEXE_EVENTS_RETENTION_DAYS must be 1 to 36500 (unset: never archive)"
+        );
         Ok(planexec_coordinator::Options {
             namespace: namespace.clone(),
             execution_enabled: self.execution_enabled,
@@ -231,6 +241,9 @@ impl ExecutionArgs {
                 tasks_max_age: Duration::from_secs(u64::from(self.tasks_max_age_days) * 86_400),
             },
             nats_auth: self.nats_auth.options(nats_url),
+            archival: self.events_retention_days.map(|days| {
+                ArchivalOptions::with_retention(Duration::from_secs(u64::from(days) * 86_400))
+            }),
             ..planexec_coordinator::Options::default()
         })
     }

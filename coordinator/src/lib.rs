@@ -10,12 +10,14 @@
 //!   again when their agent came back without them.
 //! - [`streams`]: the streams and consumers, created idempotently.
 //! - [`notify`]: webhook notifications of changes, and their delivery from the outbox.
+//! - [`archival`]: the history of executions that ended long ago, moved to the archive.
 //! - `metrics`, [`gauges`]: counters and histograms as things happen; gauges sampled.
 //! - [`directory`], [`liveness`]: what the coordinator knows of agents.
 //! - [`service`]: a replica's loops, started and stopped together.
 //! - [`auth`]: agents' NATS credentials, minted and revoked.
 //! - `error`: [`Error`], what can stop the coordinator (its database or NATS failing).
 
+pub mod archival;
 pub mod auth;
 pub mod commands;
 pub mod directory;

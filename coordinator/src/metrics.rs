@@ -19,6 +19,11 @@ pub fn dispatched(count: usize) {
     counter!("planexec_coordinator_dispatches_total").increment(count as u64);
 }
 
+/// Events moved from the history to its archive (`archival`); 0 makes the series exist.
+pub fn events_archived(count: u64) {
+    counter!("planexec_events_archived_total").increment(count);
+}
+
 pub fn dead_letter() {
     counter!("planexec_coordinator_dead_letters_total").increment(1);
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use planexec_schemas::subjects::Namespace;
 
+use crate::archival::ArchivalOptions;
 use crate::machine::RetryPolicy;
 use crate::notify::deliver::WebhookOptions;
 
@@ -55,6 +56,9 @@ pub struct Options {
     pub nats_auth: Option<NatsAuthOptions>,
     /// How webhook notifications are delivered and retried.
     pub webhooks: WebhookOptions,
+    /// `PLANEXE_EVENTS_RETENTION_DAYS`: when set, the history of executions that ended longer
+    /// ago moves to the archive, checked every few minutes; `None`: it stays where it is.
+    pub archival: Option<ArchivalOptions>,
 }
 
 /// Where the keys that make agents' NATS credentials are (see `planexec nats init`).
@@ -95,6 +99,7 @@ impl Default for Options {
             holder_grace: Duration::from_secs(3),
             nats_auth: None,
             webhooks: WebhookOptions::default(),
+            archival: None,
         }
     }
 }

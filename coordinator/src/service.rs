@@ -9,7 +9,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::NatsAuth;
 use crate::engine::Engine;
-use crate::{Error, Options, commands, gauges, ingest, notify, scheduler, streams};
+use crate::{Error, Options, archival, commands, gauges, ingest, notify, scheduler, streams};
 
 /// A coordinator ready to run: streams exist, the consumer is bound.
 #[derive(Debug)]
@@ -91,6 +91,13 @@ impl Coordinator {
             self.engine.options().webhooks.clone(),
             shutdown.clone(),
         ));
+        if let Some(options) = self.engine.options().archival.clone() {
+            tasks.spawn(archival::run(
+                self.engine.pool().clone(),
+                options,
+                shutdown.clone(),
+            ));
+        }
         tasks.spawn(ingest::run(
             self.engine.clone(),
             self.consumer,

@@ -246,6 +246,11 @@ pub struct Execution {
     pub updated_at: Timestamp,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
+    /// When the execution's events moved to the archive (it ended longer ago than the
+    /// retention): read them with `GET /api/executions/{id}/events?archived=true`. `null` while
+    /// they are in the live history.
+    #[serde(default)]
+    pub events_archived_at: Option<Timestamp>,
 }
 
 /// A leaf or a task of an execution (`GET /api/executions/{id}/tasks`).

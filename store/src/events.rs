@@ -147,10 +147,55 @@ pub async fn list(
     offset: u32,
     before_seq: Option<i64>,
 ) -> Result<Vec<ExecutionEvent>, Error> {
-    let rows: Vec<EventRow> = sqlx::query_as(
-        "SELECT id, seq, execution_id, task_id, agent_id, attempt, event_type, source, disposition, reason,
-                \"timestamp\", recorded_at, output
-           FROM execution_events
+    let page = Page {
+        limit,
+        offset,
+        before_seq,
+    };
+    list_in(db, HistoryTable::Live, execution_id, filter, page).await
+}
+
+/// Where history rows are kept: the live table, or the archive of ended executions (see
+/// [`crate::archive`]). Both have the same columns, and `seq` means the same in both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HistoryTable {
+    Live,
+    Archive,
+}
+
+impl HistoryTable {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Live => "execution_events",
+            Self::Archive => "execution_events_archive",
+        }
+    }
+}
+
+/// The columns of a history row, in [`EventRow`]'s order.
+pub(crate) const EVENT_COLUMNS: &str = "id, seq, execution_id, task_id, agent_id, attempt, event_type, source, \
+     disposition, reason, \"timestamp\", recorded_at, output";
+
+/// Which slice of a filtered history a list returns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Page {
+    pub limit: u32,
+    pub offset: u32,
+    pub before_seq: Option<i64>,
+}
+
+/// A page of `table`'s history of `execution_id`, newest first: the one query of the live list
+/// and of the archived one, so that both filter and page alike.
+pub(crate) async fn list_in(
+    db: impl PgExecutor<'_>,
+    table: HistoryTable,
+    execution_id: Id,
+    filter: &EventFilter,
+    page: Page,
+) -> Result<Vec<ExecutionEvent>, Error> {
+    let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {EVENT_COLUMNS}
+           FROM {table}
           WHERE execution_id = $1
             AND ($2::text IS NULL OR event_type = $2)
             AND ($3::uuid IS NULL OR task_id = $3)
@@ -158,14 +203,15 @@ pub async fn list(
             AND ($5::int8 IS NULL OR seq < $5)
           ORDER BY seq DESC
           LIMIT $6 OFFSET $7",
-    )
+        table = table.name(),
+    )))
     .bind(execution_id)
     .bind(filter.event_type.map(EventType::as_str))
     .bind(filter.task_id)
     .bind(filter.disposition.map(Disposition::as_str))
-    .bind(before_seq)
-    .bind(i64::from(limit))
-    .bind(i64::from(offset))
+    .bind(page.before_seq)
+    .bind(i64::from(page.limit))
+    .bind(i64::from(page.offset))
     .fetch_all(db)
     .await?;
     rows.into_iter().map(ExecutionEvent::try_from).collect()

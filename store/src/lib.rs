@@ -14,11 +14,13 @@
 //!
 //! The store takes plans as `planexec_schemas::decomposition::Decomposition`, so it does not
 //! link the importer.
-//! - [`events`]: the history of executions and the dead letters.
+//! - [`events`]: the history of executions and the dead letters; [`archive`]: the history of
+//!   executions that ended longer ago than the retention, moved out of the live table.
 //! - [`metrics`]: the figures of the operator's report and of the coordinator's gauges.
 //! - [`webhooks`]: webhook subscriptions and the durable outbox of their deliveries.
 
 pub mod agents;
+pub mod archive;
 mod error;
 pub mod events;
 pub mod executions;

@@ -71,6 +71,10 @@ pub enum Command {
         event_type: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// Read the archive: the history of an execution that ended longer ago than the
+        /// retention (`planexec exec status` shows when it moved).
+        #[arg(long)]
+        archived: bool,
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
         #[command(flatten)]
@@ -225,9 +229,10 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             id,
             event_type,
             limit,
+            archived,
             output,
             client: args,
-        } => tasks::events(&client(&args)?, id, event_type, limit, output).await?,
+        } => tasks::events(&client(&args)?, id, event_type, limit, archived, output).await?,
         Command::Reassign {
             id,
             agent,
@@ -305,5 +310,8 @@ pub fn print_status(e: &Execution) {
             reason.as_str(),
             e.blocked_detail.as_deref().unwrap_or("")
         );
+    }
+    if let Some(at) = e.events_archived_at {
+        println!("  events archived at {at} (planexec exec events --archived)");
     }
 }

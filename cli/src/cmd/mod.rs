@@ -4,6 +4,7 @@ pub mod agent;
 pub mod agent_admin;
 pub mod coordinator;
 pub mod demo;
+pub mod events;
 pub mod exec;
 pub mod gateway;
 pub mod loadgen;

@@ -45,9 +45,11 @@ pub async fn events(
     id: Id,
     event_type: Option<String>,
     limit: u32,
+    archived: bool,
     output: Output,
 ) -> anyhow::Result<()> {
-    let mut path = format!("/api/executions/{id}/events?limit={limit}&disposition=all");
+    let mut path =
+        format!("/api/executions/{id}/events?limit={limit}&disposition=all&archived={archived}");
     if let Some(kind) = event_type {
         path.push_str(&format!("&type={kind}"));
     }

@@ -1,10 +1,12 @@
 //! Phase 2 of a transaction: the state of every locked execution, from the cache when this
 //! replica saw it last at the version now locked, else built from its stored tasks; and the
-//! event ids already recorded, so that a redelivered event is dropped before the machine.
+//! event ids already recorded (in the history, or in its archive for an execution that ended),
+//! so that a redelivered event is dropped before the machine.
 
 use std::collections::{HashMap, HashSet};
 
 use planexec_schemas::Id;
+use planexec_store::archive;
 use planexec_store::events::{self, NewEvent};
 use planexec_store::executions::ExecutionRow;
 use planexec_store::executions::engine;
@@ -77,14 +79,7 @@ pub(super) async fn load(
         };
         entries.insert(entry.row.id, entry);
     }
-    let event_ids: Vec<Id> = items
-        .iter()
-        .filter_map(|i| match &i.work {
-            Work::Agent { event, .. } => Some(event.event_id),
-            _ => None,
-        })
-        .collect();
-    let seen = events::seen(&mut *conn, &event_ids).await?;
+    let seen = recorded(conn, &entries, items).await?;
     Ok(Batch {
         entries,
         asked: locked.asked,
@@ -92,4 +87,37 @@ pub(super) async fn load(
         seen,
         history: locked.history,
     })
+}
+
+/// The ids of `items`' agent events already recorded: in the live history, or, for an execution
+/// that ended (only those have any), in the archive.
+async fn recorded(
+    conn: &mut PgConnection,
+    entries: &HashMap<Id, Entry>,
+    items: &[Item],
+) -> Result<HashSet<Id>, Error> {
+    let mut event_ids = Vec::new();
+    let mut ended = Vec::new();
+    let mut ended_event_ids = Vec::new();
+    for item in items {
+        let Work::Agent { event, .. } = &item.work else {
+            continue;
+        };
+        event_ids.push(event.event_id);
+        let has_ended = entries
+            .get(&item.execution_id)
+            .and_then(|e| e.row.status().ok())
+            .is_some_and(|s| s.is_terminal());
+        if has_ended {
+            ended.push(item.execution_id);
+            ended_event_ids.push(event.event_id);
+        }
+    }
+    let mut seen = events::seen(&mut *conn, &event_ids).await?;
+    if !ended.is_empty() {
+        ended.sort_unstable();
+        ended.dedup();
+        seen.extend(archive::seen(&mut *conn, &ended, &ended_event_ids).await?);
+    }
+    Ok(seen)
 }

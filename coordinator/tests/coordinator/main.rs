@@ -1,5 +1,6 @@
 //! The coordinator against real nats-server and PostgreSQL.
 
+mod archive;
 mod delivery;
 mod flow;
 mod hardening;

@@ -39,7 +39,9 @@ pub fn routes() -> ApiRouter<AppState> {
         .get_with(list, |op| {
             docs::operator(op, "executions", &[400, 404, 422]).description(
                 "The history, newest first: filter by `type`, `task_id`, `disposition` (default `applied`; `all` \
-                 includes rejected events); page with `limit` + `offset` or the keyset `cursor`.",
+                 includes rejected events); page with `limit` + `offset` or the keyset `cursor`. `archived=true` \
+                 reads the archive instead: the events of an execution that ended longer ago than the retention \
+                 (its `events_archived_at` is set), with the same filters, order and cursors.",
             )
         }),
     )
@@ -114,6 +116,9 @@ struct EventListQuery {
     /// `next_cursor` of the previous page (older events); empty or absent: the first page.
     #[schemars(regex(pattern = r"^$|^-?[0-9]{1,18}$"))]
     cursor: Option<String>,
+    /// `true`: the archived history (an execution whose `events_archived_at` is set); `false`
+    /// (default): the live one. Cursors are the same in both.
+    archived: Option<bool>,
 }
 
 async fn list(
@@ -147,15 +152,12 @@ async fn list(
             DispositionFilter::All => None,
         },
     };
-    let events = planexec_store::events::list(
-        state.pool(),
-        path.execution_id,
-        &filter,
-        limit,
-        query.offset.unwrap_or(0),
-        before,
-    )
-    .await?;
+    let (pool, id, offset) = (state.pool(), path.execution_id, query.offset.unwrap_or(0));
+    let events = if query.archived.unwrap_or(false) {
+        planexec_store::archive::list(pool, id, &filter, limit, offset, before).await?
+    } else {
+        planexec_store::events::list(pool, id, &filter, limit, offset, before).await?
+    };
     let next_cursor = (events.len() == limit as usize)
         .then(|| events.last().map(|e| e.seq.to_string()))
         .flatten();

@@ -2,6 +2,7 @@
 
 mod agent_admin;
 mod agents;
+mod archive;
 mod conductor;
 mod events;
 mod executions;

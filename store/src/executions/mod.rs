@@ -43,11 +43,13 @@ pub struct ExecutionRow {
     pub updated_at: Timestamp,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
+    /// When its history moved to the archive (see `crate::archive`).
+    pub events_archived_at: Option<Timestamp>,
 }
 
 pub(crate) const EXECUTION_COLUMNS: &str = "id, plan_id, agent_id, status, progress, current_task_id, current_task_wbs, \
      current_task_title, blocked_reason, blocked_detail, max_parallel, routing, leaves_total, leaves_done, \
-     version, next_wakeup_at, created_at, updated_at, started_at, finished_at";
+     version, next_wakeup_at, created_at, updated_at, started_at, finished_at, events_archived_at";
 
 impl ExecutionRow {
     pub fn status(&self) -> Result<ExecutionStatus, Error> {
@@ -94,6 +96,7 @@ impl ExecutionRow {
             updated_at: self.updated_at,
             started_at: self.started_at,
             finished_at: self.finished_at,
+            events_archived_at: self.events_archived_at,
         })
     }
 }

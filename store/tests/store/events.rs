@@ -7,7 +7,7 @@ use planexec_store::{agents, executions, plans};
 use super::migrated;
 use super::plans::prospecting;
 
-fn event(execution: Id, event_type: EventType, disposition: Disposition) -> NewEvent {
+pub(super) fn event(execution: Id, event_type: EventType, disposition: Disposition) -> NewEvent {
     NewEvent {
         id: new_id(),
         execution_id: execution,
@@ -23,7 +23,7 @@ fn event(execution: Id, event_type: EventType, disposition: Disposition) -> NewE
     }
 }
 
-async fn an_execution(pool: &sqlx::PgPool) -> Id {
+pub(super) async fn an_execution(pool: &sqlx::PgPool) -> Id {
     let plan = plans::write::insert(pool, &prospecting())
         .await
         .expect("plan");

@@ -1,6 +1,7 @@
 //! The store against a real PostgreSQL: one fresh database per test.
 
 mod agents;
+mod archive;
 mod events;
 mod executions;
 mod migrations;

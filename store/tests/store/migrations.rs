@@ -27,6 +27,7 @@ async fn migrations_upgrade_downgrade_and_upgrade_again_on_a_clean_database() {
             "agents",
             "dead_letters",
             "execution_events",
+            "execution_events_archive",
             "execution_subtasks",
             "execution_tasks",
             "executions",
