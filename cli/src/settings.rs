@@ -235,7 +235,7 @@ impl ExecutionArgs {
             agent_ack_wait: Duration::from_secs(self.agent_ack_wait_seconds.max(1)),
             ack_wait: Duration::from_secs(self.events_ack_wait_seconds.max(1)),
             max_ack_pending: self.events_max_ack_pending,
-            streams: planexec_coordinator::streams::StreamLimits {
+            streams: planexec_coordinator::StreamLimits {
                 replicas: self.stream_replicas,
                 events_max_age: Duration::from_secs(u64::from(self.events_max_age_days) * 86_400),
                 tasks_max_age: Duration::from_secs(u64::from(self.tasks_max_age_days) * 86_400),

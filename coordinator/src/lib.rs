@@ -36,5 +36,5 @@ pub mod service;
 pub mod streams;
 
 pub use error::Error;
-pub use options::{NatsAuthOptions, Options};
+pub use options::{NatsAuthOptions, Options, StreamLimits};
 pub use service::Coordinator;

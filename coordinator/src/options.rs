@@ -41,7 +41,7 @@ pub struct Options {
     pub max_ack_pending: i64,
     /// The streams' copies (1 on a single server; 3 on a 3-node cluster survives the loss of a
     /// node) and retention.
-    pub streams: crate::streams::StreamLimits,
+    pub streams: StreamLimits,
     /// How often the scheduler looks for due deadlines.
     pub scheduler_interval: Duration,
     /// How often signs of life are flushed to the database.
@@ -92,7 +92,7 @@ impl Default for Options {
             ack_wait: Duration::from_secs(30),
             agent_ack_wait: Duration::from_secs(15),
             max_ack_pending: 4096,
-            streams: crate::streams::StreamLimits::default(),
+            streams: StreamLimits::default(),
             scheduler_interval: Duration::from_millis(250),
             liveness_flush_interval: Duration::from_secs(2),
             command_concurrency: 64,
@@ -100,6 +100,29 @@ impl Default for Options {
             nats_auth: None,
             webhooks: WebhookOptions::default(),
             archival: None,
+        }
+    }
+}
+
+/// How the streams keep their messages (`Options`; the settings `PLANEXE_STREAM_REPLICAS`,
+/// `PLANEXE_EVENTS_MAX_AGE_DAYS`, `PLANEXE_TASKS_MAX_AGE_DAYS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// Copies of each stream (consumers inherit them).
+    pub replicas: usize,
+    /// How long events stay in their stream; coordinators acknowledge them within seconds,
+    /// so this only bounds what a replay after a database restore can find.
+    pub events_max_age: Duration,
+    /// How long a task nobody fetched stays in its agent's queue (its lease expired long before).
+    pub tasks_max_age: Duration,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        Self {
+            replicas: 1,
+            events_max_age: Duration::from_secs(14 * 24 * 3600),
+            tasks_max_age: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }

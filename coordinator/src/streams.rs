@@ -18,30 +18,8 @@ use planexec_schemas::subjects::Namespace;
 
 use sqlx::PgPool;
 
+use crate::options::StreamLimits;
 use crate::{Error, Options};
-
-/// How the streams keep their messages (`Options`; the settings `PLANEXE_STREAM_REPLICAS`,
-/// `PLANEXE_EVENTS_MAX_AGE_DAYS`, `PLANEXE_TASKS_MAX_AGE_DAYS`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StreamLimits {
-    /// Copies of each stream (consumers inherit them).
-    pub replicas: usize,
-    /// How long events stay in their stream; coordinators acknowledge them within seconds,
-    /// so this only bounds what a replay after a database restore can find.
-    pub events_max_age: Duration,
-    /// How long a task nobody fetched stays in its agent's queue (its lease expired long before).
-    pub tasks_max_age: Duration,
-}
-
-impl Default for StreamLimits {
-    fn default() -> Self {
-        Self {
-            replicas: 1,
-            events_max_age: Duration::from_secs(14 * 24 * 3600),
-            tasks_max_age: Duration::from_secs(30 * 24 * 3600),
-        }
-    }
-}
 
 /// Creates both streams when missing with `limits`; on existing streams, raises the replicas
 /// when fewer (never lowers them: that is an operator's choice) and sets the retention.

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use planexec_coordinator::streams::{StreamLimits, ensure_streams};
+use planexec_coordinator::StreamLimits;
+use planexec_coordinator::streams::ensure_streams;
 
 use super::support::Stack;
 

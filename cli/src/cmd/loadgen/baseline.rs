@@ -10,7 +10,7 @@ use planexec_schemas::subjects::Namespace;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::Args;
+use super::args::Args;
 
 #[derive(Debug, Serialize)]
 pub struct Baseline {

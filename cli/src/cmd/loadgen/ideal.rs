@@ -18,7 +18,7 @@ use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
 use sqlx::Connection;
 
-use super::Args;
+use super::args::Args;
 
 /// Events applied in one transaction at most, as `PLANEXE_BATCH_SIZE`'s default.
 const BATCH: usize = 256;

@@ -8,6 +8,7 @@
 //! and the real transports. Afterwards every execution's history is read back ([`verify`]): the
 //! report's lost and duplicated counts come from it, and the command fails when either is not 0.
 
+mod args;
 mod baseline;
 mod ideal;
 mod latency;
@@ -35,61 +36,9 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::client::ApiClient;
-use crate::settings::ClientArgs;
+pub use args::Args;
 use latency::Latencies;
 use report::Report;
-
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    pub client: ClientArgs,
-    /// NATS of the running planexec (the agents use it).
-    #[arg(long, env = "PLANEXE_NATS_URL")]
-    pub nats: Option<String>,
-    #[arg(long, env = "PLANEXE_NATS_NAMESPACE", default_value = "planexec")]
-    pub nats_namespace: String,
-    /// Executions to run.
-    #[arg(long, default_value_t = 50)]
-    pub executions: usize,
-    /// Tasks per execution.
-    #[arg(long, default_value_t = 20)]
-    pub leaves: usize,
-    /// In-process agents.
-    #[arg(long, default_value_t = 4)]
-    pub agents: usize,
-    /// How the agents reach planexec: `nats` (JetStream) or `http` (long polls of the gateway).
-    #[arg(long, default_value = "nats", value_parser = ["nats", "http"])]
-    pub transport: String,
-    /// Tasks each agent works on at once.
-    #[arg(long, default_value_t = 64)]
-    pub concurrency: usize,
-    /// Tasks of one execution in flight at once (1: strict order).
-    #[arg(long, default_value_t = 1)]
-    pub max_parallel: u32,
-    /// Open loop: offer this many tasks per second (executions arrive as a Poisson process at
-    /// rate / leaves). Without it, every execution is created at once (closed loop).
-    #[arg(long)]
-    pub rate: Option<f64>,
-    /// Give up waiting after this many seconds; what did not complete counts as lost.
-    #[arg(long, default_value_t = 600)]
-    pub timeout: u64,
-    /// Also measure PostgreSQL and JetStream on their own.
-    #[arg(long)]
-    pub baseline: bool,
-    /// Run the idealised pipeline instead (JetStream dispatch, three durable events, batched
-    /// commits, no product logic) on --database-url and --nats, with the same shape: the limit.
-    #[arg(long, conflicts_with_all = ["rate", "baseline"])]
-    pub ideal: bool,
-    /// Transactions the idealised pipeline applies at once (`PLANEXE_INGEST_WORKERS`' twin).
-    #[arg(long, default_value_t = 4, requires = "ideal")]
-    pub lanes: usize,
-    /// The database, for the baseline.
-    #[arg(long, env = "PLANEXE_DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
-    /// Print the report as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// Completes every task at once and notes how long it took to arrive, and which it saw before.
 struct Instant0 {
@@ -155,30 +104,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let stop = CancellationToken::new();
     let handler_state = (Latencies::default(), Arc::new(Mutex::new(HashMap::new())));
-    let mut agents = Vec::new();
-    let mut workers = Vec::new();
-    for n in 0..args.agents {
-        let request = RegisterAgentRequest {
-            name: format!("loadgen-{n}"),
-            role: "script".into(),
-            capabilities: vec!["send_email".into()],
-        };
-        let registered: RegisteredAgent = api.post("/api/agents", &request).await?;
-        let credentials = Credentials {
-            agent_id: registered.agent.id,
-            token: registered.token.clone(),
-        };
-        let mut options = AgentOptions::new(Identity::Registered(credentials), transport.clone());
-        options.namespace = namespace.clone();
-        options.concurrency = args.concurrency;
-        let agent = Agent::new(options)?;
-        let handler = Instant0 {
-            arrivals: handler_state.0.clone(),
-            seen: handler_state.1.clone(),
-        };
-        workers.push(tokio::spawn(agent.run(handler, stop.clone())));
-        agents.push(registered.agent.id);
-    }
+    let (agents, workers) =
+        start_agents(&api, &args, &transport, &namespace, &handler_state, &stop).await?;
 
     let api_latency = Latencies::default();
     let started = Instant::now();
@@ -200,19 +127,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let completion = Latencies::default();
     let verified = verify::verify(&api, &created, args.leaves, &completion).await?;
-    let executions = Latencies::default();
-    for e in &finished {
-        if let (Some(end), Some(start)) = (e.finished_at, e.started_at)
-            && let Ok(took) = (end - start).to_std()
-        {
-            executions.record(took);
-        }
-    }
-    let redeliveries = handler_state
-        .1
-        .lock()
-        .map(|seen| seen.values().map(|n| u64::from(n - 1)).sum())
-        .unwrap_or_default();
+    let executions = execution_latencies(&finished);
+    let redeliveries = redeliveries(&handler_state);
     let baseline = match (args.baseline, &args.nats) {
         (true, Some(nats)) => Some(baseline::baseline(&args, nats, &namespace).await?),
         (true, None) => anyhow::bail!("the baseline needs --nats (or PLANEXE_NATS_URL)"),
@@ -260,6 +176,70 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         report.verified.tasks_duplicated
     );
     Ok(())
+}
+
+type HandlerState = (Latencies, Arc<Mutex<HashMap<(Id, u32), u32>>>);
+
+/// Registers `--agents` agents and runs each on its own task until `stop`.
+async fn start_agents(
+    api: &ApiClient,
+    args: &Args,
+    transport: &Transport,
+    namespace: &Namespace,
+    handler_state: &HandlerState,
+    stop: &CancellationToken,
+) -> anyhow::Result<(
+    Vec<Id>,
+    Vec<tokio::task::JoinHandle<Result<planexec_agent_sdk::RunReport, planexec_agent_sdk::Error>>>,
+)> {
+    let mut agents = Vec::new();
+    let mut workers = Vec::new();
+    for n in 0..args.agents {
+        let request = RegisterAgentRequest {
+            name: format!("loadgen-{n}"),
+            role: "script".into(),
+            capabilities: vec!["send_email".into()],
+        };
+        let registered: RegisteredAgent = api.post("/api/agents", &request).await?;
+        let credentials = Credentials {
+            agent_id: registered.agent.id,
+            token: registered.token.clone(),
+        };
+        let mut options = AgentOptions::new(Identity::Registered(credentials), transport.clone());
+        options.namespace = namespace.clone();
+        options.concurrency = args.concurrency;
+        let agent = Agent::new(options)?;
+        let handler = Instant0 {
+            arrivals: handler_state.0.clone(),
+            seen: handler_state.1.clone(),
+        };
+        workers.push(tokio::spawn(agent.run(handler, stop.clone())));
+        agents.push(registered.agent.id);
+    }
+
+    Ok((agents, workers))
+}
+
+/// Each finished execution's time from its start to its end.
+fn execution_latencies(finished: &[Execution]) -> Latencies {
+    let latencies = Latencies::default();
+    for e in finished {
+        if let (Some(end), Some(start)) = (e.finished_at, e.started_at)
+            && let Ok(took) = (end - start).to_std()
+        {
+            latencies.record(took);
+        }
+    }
+    latencies
+}
+
+/// Deliveries of an attempt the agents had handled already.
+fn redeliveries(state: &HandlerState) -> u64 {
+    state
+        .1
+        .lock()
+        .map(|seen| seen.values().map(|n| u64::from(n - 1)).sum())
+        .unwrap_or_default()
 }
 
 /// The load's plan: `leaves` independent tasks of one capability.
