@@ -63,13 +63,14 @@ impl StateCache {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use planexec_schemas::execution::{ExecutionStatus, RoutingPolicy};
 
     use super::*;
     use crate::machine::{Node, NodeKind, NodeSpec};
 
-    fn state(status: ExecutionStatus) -> ExecutionState {
+    /// A running-or-not execution of one leaf, for the engine's tests.
+    pub(in crate::engine) fn state(status: ExecutionStatus) -> ExecutionState {
         let leaf = Node::new(NodeSpec {
             id: Id::from_u128(2),
             kind: NodeKind::Task,

@@ -124,7 +124,7 @@ fn execution_save(
         blocked_detail: state.blocked_detail.clone(),
         leaves_total: state.leaves_total(),
         leaves_done: state.leaves_done(),
-        next_wakeup_at: wakeup(state, publish_grace),
+        next_wakeup_at: wakeup(row.next_wakeup_at, state, publish_grace, chrono::Utc::now()),
         started_at: state.started_at,
         finished_at: state.finished_at,
     };
@@ -143,11 +143,83 @@ fn execution_save(
 }
 
 /// When the scheduler must look again: at once for an execution not yet started, else the
-/// earliest stored deadline of its tasks.
-fn wakeup(state: &ExecutionState, publish_grace: Duration) -> Option<Timestamp> {
-    match state.status {
-        ExecutionStatus::Created => Some(chrono::Utc::now()),
+/// earliest stored deadline of its tasks; or the stored wakeup, while it is still ahead and no
+/// later than that. Waking early costs the scheduler one look at the execution, which then
+/// stores the exact time; rewriting the wakeup on every transaction (each dispatch moves it)
+/// costs more: `next_wakeup_at` is indexed, so an update that changes it is never HOT and
+/// writes every index of the row again.
+fn wakeup(
+    stored: Option<Timestamp>,
+    state: &ExecutionState,
+    publish_grace: Duration,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    let needed = match state.status {
+        ExecutionStatus::Created => Some(now),
         ExecutionStatus::NeedsReview => None,
         _ => state.next_wakeup(publish_grace),
+    };
+    match (stored, needed) {
+        (Some(stored), Some(needed)) if stored > now && stored <= needed => Some(stored),
+        _ => needed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use planexec_schemas::execution::{ExecutionStatus, TaskStatus};
+
+    use super::*;
+    use crate::engine::cache::tests::state;
+
+    fn at(seconds: i64) -> Timestamp {
+        chrono::DateTime::from_timestamp(1_800_000_000 + seconds, 0).expect("a valid time")
+    }
+
+    /// One leaf running under a lease that ends at `lease`.
+    fn leased(lease: i64) -> ExecutionState {
+        let mut state = state(ExecutionStatus::Running);
+        state.nodes[0].status = TaskStatus::Running;
+        state.nodes[0].lease_deadline = Some(at(lease));
+        state
+    }
+
+    #[test]
+    fn a_stored_wakeup_still_ahead_and_no_later_than_needed_is_kept() {
+        let grace = Duration::seconds(5);
+        assert_eq!(
+            wakeup(Some(at(30)), &leased(90), grace, at(10)),
+            Some(at(30))
+        );
+        assert_eq!(
+            wakeup(Some(at(90)), &leased(90), grace, at(10)),
+            Some(at(90))
+        );
+    }
+
+    #[test]
+    fn a_wakeup_that_came_is_too_late_or_is_not_needed_is_replaced() {
+        let grace = Duration::seconds(5);
+        assert_eq!(
+            wakeup(Some(at(10)), &leased(90), grace, at(10)),
+            Some(at(90)),
+            "it came: the exact time"
+        );
+        assert_eq!(
+            wakeup(Some(at(120)), &leased(90), grace, at(10)),
+            Some(at(90)),
+            "later than the lease: never"
+        );
+        assert_eq!(wakeup(None, &leased(90), grace, at(10)), Some(at(90)));
+        assert_eq!(
+            wakeup(
+                Some(at(30)),
+                &state(ExecutionStatus::Completed),
+                grace,
+                at(10)
+            ),
+            None,
+            "an ended execution is not woken"
+        );
     }
 }
