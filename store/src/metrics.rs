@@ -161,11 +161,18 @@ async fn errors(
     })
 }
 
-/// Agents holding a task now, from either table of leaves.
+/// Agents holding a task now, from either table of leaves, through the unfinished executions
+/// (no index reads the tasks' status: it would keep their updates from being HOT).
 const BUSY_AGENTS: &str = "SELECT count(DISTINCT agent) FROM (
-        SELECT assigned_agent_id AS agent FROM execution_tasks WHERE status IN ('dispatched', 'running')
+        SELECT t.assigned_agent_id AS agent FROM executions e
+          JOIN execution_tasks t ON t.execution_id = e.id
+         WHERE e.status IN ('QUEUED', 'RUNNING', 'PAUSED', 'BLOCKED')
+           AND t.status IN ('dispatched', 'running')
         UNION ALL
-        SELECT assigned_agent_id FROM execution_subtasks WHERE status IN ('dispatched', 'running')
+        SELECT s.assigned_agent_id FROM executions e
+          JOIN execution_subtasks s ON s.execution_id = e.id
+         WHERE e.status IN ('QUEUED', 'RUNNING', 'PAUSED', 'BLOCKED')
+           AND s.status IN ('dispatched', 'running')
     ) AS holders WHERE agent IS NOT NULL";
 
 async fn agents(

@@ -78,18 +78,20 @@ pub async fn wake_waiting_for_review(
     .await?)
 }
 
-/// Executions in which `agent` holds a running leaf that started before `before`.
+/// Executions in which `agent` holds a running leaf that started before `before`; found through
+/// the unfinished executions, as no index reads the tasks' status (see `affected_by_agents`).
 pub async fn running_on(
     db: impl PgExecutor<'_>,
     agent: Id,
     before: Timestamp,
 ) -> Result<Vec<Id>, Error> {
     Ok(sqlx::query_scalar(
-        "SELECT execution_id FROM execution_tasks
-          WHERE assigned_agent_id = $1 AND status = 'running' AND started_at < $2
-         UNION
-         SELECT execution_id FROM execution_subtasks
-          WHERE assigned_agent_id = $1 AND status = 'running' AND started_at < $2",
+        "SELECT e.id FROM executions e
+          WHERE e.status IN ('QUEUED', 'RUNNING', 'PAUSED', 'BLOCKED')
+            AND (EXISTS (SELECT 1 FROM execution_tasks t WHERE t.execution_id = e.id
+                          AND t.assigned_agent_id = $1 AND t.status = 'running' AND t.started_at < $2)
+                 OR EXISTS (SELECT 1 FROM execution_subtasks s WHERE s.execution_id = e.id
+                             AND s.assigned_agent_id = $1 AND s.status = 'running' AND s.started_at < $2))",
     )
     .bind(agent)
     .bind(before)
