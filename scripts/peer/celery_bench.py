@@ -114,7 +114,8 @@ def wait(engine, last_ids, start, timeout):
     while len(done) < len(last_ids):
         time.sleep(0.05)
         with engine.connect() as conn:
-            for task_id, date_done in conn.execute(query, {"ids": list(last_ids)}):
+            pending = [t for t in last_ids if t not in done]
+            for task_id, date_done in conn.execute(query, {"ids": pending}):
                 if date_done.tzinfo is None:  # stored as UTC without a zone
                     date_done = date_done.replace(tzinfo=timezone.utc)
                 done[task_id] = date_done.timestamp()

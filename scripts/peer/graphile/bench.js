@@ -187,7 +187,10 @@ async function measure(child, utils, pool, runId, options, timeoutSeconds) {
       timeoutSeconds * 1000,
     );
   });
-  await Promise.race([whenAllDone, timeout]);
+  const died = child.exited.then((code) => {
+    throw new Error(`bench.js: the worker exited (${code}) with ${done} of ${chains} chains done`);
+  });
+  await Promise.race([whenAllDone, timeout, died]);
   clearTimeout(timer);
   off();
   const finish = Math.max(...[...finished.values()].map(([, t]) => t));
