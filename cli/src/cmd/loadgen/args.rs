@@ -33,6 +33,12 @@ pub struct Args {
     /// rate / leaves). Without it, every execution is created at once (closed loop).
     #[arg(long)]
     pub rate: Option<f64>,
+    /// `task_progress` events each task reports (rising percentages) before it completes.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub progress: u32,
+    /// Executions created at once in closed loop (requests in flight to the API).
+    #[arg(long, default_value_t = 16)]
+    pub create_concurrency: usize,
     /// Give up waiting after this many seconds; what did not complete counts as lost.
     #[arg(long, default_value_t = 600)]
     pub timeout: u64,

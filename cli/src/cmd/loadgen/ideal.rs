@@ -3,7 +3,8 @@
 //!
 //! Executions have `--leaves` tasks, `--max-parallel` of them in flight (1: a strict chain). A task
 //! is published to a JetStream work stream; an agent pulls it and publishes three durable events
-//! (started, progress, complete) to an events stream; one consumer pulls the events in batches of
+//! (started, progress, complete; `--progress` adds as many progress events as planexec's agents
+//! then report) to an events stream; one consumer pulls the events in batches of
 //! up to 256, inserts them into PostgreSQL in one transaction, commits, acknowledges them, and
 //! for each completion publishes the execution's next task. That is every step planexec cannot do
 //! without (durable dispatch, durable events, a batched commit before the ack), and nothing else.
@@ -28,6 +29,9 @@ pub struct IdealReport {
     pub executions: usize,
     pub tasks: usize,
     pub agents: usize,
+    pub leaves: usize,
+    pub max_parallel: u32,
+    pub progress_per_task: u32,
     pub wall_seconds: f64,
     pub tasks_per_second: f64,
 }
@@ -98,6 +102,7 @@ pub async fn run(args: &Args) -> anyhow::Result<IdealReport> {
             prefix.clone(),
             agent,
             args.concurrency,
+            args.progress,
         )));
     }
     let window = (args.max_parallel as usize).clamp(1, args.leaves) as u32;
@@ -128,6 +133,9 @@ pub async fn run(args: &Args) -> anyhow::Result<IdealReport> {
         executions: args.executions,
         tasks,
         agents: args.agents,
+        leaves: args.leaves,
+        max_parallel: args.max_parallel,
+        progress_per_task: args.progress,
         wall_seconds: wall.as_secs_f64(),
         tasks_per_second: tasks as f64 / wall.as_secs_f64(),
     })
@@ -154,13 +162,15 @@ async fn dispatch(
     Ok(())
 }
 
-/// An agent: pulls its tasks, reports three durable events for each, then acknowledges it.
+/// An agent: pulls its tasks, reports three durable events for each (and `progress` more
+/// progress events, one per report of planexec's agents), then acknowledges it.
 async fn run_agent(
     js: jetstream::Context,
     stream_name: String,
     prefix: String,
     agent: usize,
     concurrency: usize,
+    progress: u32,
 ) -> anyhow::Result<()> {
     let stream = js.get_stream(&stream_name).await?;
     let consumer = stream
@@ -182,7 +192,8 @@ async fn run_agent(
                 let Ok(step) = serde_json::from_slice::<Step>(&message.payload) else {
                     return;
                 };
-                for kind in 1..=3 {
+                let progress = std::iter::repeat_n(2, 1 + progress as usize);
+                for kind in std::iter::once(1).chain(progress).chain(std::iter::once(3)) {
                     let event = Step { kind, ..step };
                     let Ok(bytes) = serde_json::to_vec(&event) else {
                         return;

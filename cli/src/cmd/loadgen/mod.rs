@@ -13,6 +13,7 @@ mod baseline;
 mod ideal;
 mod latency;
 mod report;
+mod steady;
 mod verify;
 
 use std::collections::HashMap;
@@ -24,7 +25,6 @@ use futures::StreamExt;
 use planexec_agent_sdk::{
     Agent, AgentOptions, Credentials, Handler, Identity, TaskContext, TaskError, Transport,
 };
-use planexec_schemas::Id;
 use planexec_schemas::api::{
     CreateExecutionRequest, ExecutionList, RegisterAgentRequest, RegisteredAgent,
 };
@@ -32,6 +32,7 @@ use planexec_schemas::execution::Execution;
 use planexec_schemas::plan::ImportSummary;
 use planexec_schemas::subjects::Namespace;
 use planexec_schemas::task::TaskAssignment;
+use planexec_schemas::{Id, Timestamp};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -40,10 +41,12 @@ pub use args::Args;
 use latency::Latencies;
 use report::Report;
 
-/// Completes every task at once and notes how long it took to arrive, and which it saw before.
+/// Reports `progress` progress events and completes, at once; notes how long each task took to
+/// arrive, and which it saw before.
 struct Instant0 {
     arrivals: Latencies,
     seen: Arc<Mutex<HashMap<(Id, u32), u32>>>,
+    progress: u32,
 }
 
 impl Handler for Instant0 {
@@ -51,12 +54,17 @@ impl Handler for Instant0 {
         vec!["send_email".into()]
     }
 
-    async fn handle(&self, task: TaskAssignment, _ctx: TaskContext) -> Result<Value, TaskError> {
+    async fn handle(&self, task: TaskAssignment, ctx: TaskContext) -> Result<Value, TaskError> {
         if let Ok(waited) = (chrono::Utc::now() - task.dispatched_at).to_std() {
             self.arrivals.record(waited);
         }
         if let Ok(mut seen) = self.seen.lock() {
             *seen.entry((task.task_id, task.attempt)).or_default() += 1;
+        }
+        for step in 1..=self.progress {
+            // Rising, below 100: the machine keeps a task's progress from going back.
+            let percent = 100.0 * f64::from(step) / f64::from(self.progress + 1);
+            ctx.progress(percent, "").await;
         }
         Ok(json!({"sent": true}))
     }
@@ -64,7 +72,7 @@ impl Handler for Instant0 {
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(
-        args.executions > 0 && args.leaves > 0 && args.agents > 0,
+        args.executions > 0 && args.leaves > 0 && args.agents > 0 && args.create_concurrency > 0,
         "every count must be at least 1"
     );
     anyhow::ensure!(
@@ -88,6 +96,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    let report = measure(&args, &namespace).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        report.print();
+    }
+    anyhow::ensure!(
+        !report.is_faulty(),
+        "the history shows {} tasks lost and {} done twice",
+        report.verified.tasks_lost,
+        report.verified.tasks_duplicated
+    );
+    Ok(())
+}
+
+/// The load itself: agents, executions, the wait, then the histories read back.
+async fn measure(args: &Args, namespace: &Namespace) -> anyhow::Result<Report> {
     let transport = match args.transport.as_str() {
         "http" => Transport::Http {
             gateway: args.client.gateway.clone(),
@@ -105,15 +130,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let handler_state = (Latencies::default(), Arc::new(Mutex::new(HashMap::new())));
     let (agents, workers) =
-        start_agents(&api, &args, &transport, &namespace, &handler_state, &stop).await?;
+        start_agents(&api, args, &transport, namespace, &handler_state, &stop).await?;
 
     let api_latency = Latencies::default();
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.timeout);
-    let created = create_executions(&api, &args, plan, &agents, &api_latency).await?;
+    let created = create_executions(&api, args, plan, &agents, &api_latency).await?;
     let probe = tokio::spawn(probe_api(
         api.clone(),
-        created[0],
+        created[0].0,
         api_latency.clone(),
         stop.clone(),
     ));
@@ -126,56 +151,32 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let completion = Latencies::default();
-    let verified = verify::verify(&api, &created, args.leaves, &completion).await?;
-    let executions = execution_latencies(&finished);
-    let redeliveries = redeliveries(&handler_state);
+    let ids: Vec<Id> = created.iter().map(|(id, _)| *id).collect();
+    let verified = verify::verify(&api, &ids, args.leaves, &completion).await?;
     let baseline = match (args.baseline, &args.nats) {
-        (true, Some(nats)) => Some(baseline::baseline(&args, nats, &namespace).await?),
+        (true, Some(nats)) => Some(baseline::baseline(args, nats, namespace).await?),
         (true, None) => anyhow::bail!("the baseline needs --nats (or PLANEXE_NATS_URL)"),
         _ => None,
     };
-    let dispatch = handler_state.0.spread();
-    let completion = completion.spread();
-    let api_ms = api_latency.spread();
-    let report = Report {
-        mode: if args.rate.is_some() {
-            "open"
-        } else {
-            "closed"
+    let arrivals: Vec<_> = created.iter().map(|(_, at)| *at).collect();
+    let steady = args
+        .rate
+        .and_then(|_| steady::steady(&arrivals, args.leaves, &verified.completed_at));
+    Ok(Report::new(
+        args,
+        report::Measured {
+            wall,
+            timed_out,
+            verified,
+            steady,
+            redeliveries: redeliveries(&handler_state),
+            dispatch: handler_state.0.spread(),
+            completion: completion.spread(),
+            execution: execution_latencies(&finished).spread(),
+            api: api_latency.spread(),
+            baseline,
         },
-        offered_rate: args.rate,
-        transport: args.transport.clone(),
-        executions: args.executions,
-        tasks: args.executions * args.leaves,
-        agents: args.agents,
-        wall_seconds: wall.as_secs_f64(),
-        tasks_per_second: verified.tasks_completed as f64 / wall.as_secs_f64(),
-        agent_events_per_second: (2 * verified.tasks_completed) as f64 / wall.as_secs_f64(),
-        timed_out,
-        verified,
-        agent_redeliveries: redeliveries,
-        dispatch_p50_ms: dispatch.map(|s| s.p50),
-        dispatch_p99_ms: dispatch.map(|s| s.p99),
-        completion_p99_ms: completion.map(|s| s.p99),
-        api_p99_ms: api_ms.map(|s| s.p99),
-        dispatch_to_agent_ms: dispatch,
-        completion_ms: completion,
-        execution_ms: executions.spread(),
-        api_ms,
-        baseline,
-    };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        report.print();
-    }
-    anyhow::ensure!(
-        !report.is_faulty(),
-        "the history shows {} tasks lost and {} done twice",
-        report.verified.tasks_lost,
-        report.verified.tasks_duplicated
-    );
-    Ok(())
+    ))
 }
 
 type HandlerState = (Latencies, Arc<Mutex<HashMap<(Id, u32), u32>>>);
@@ -212,6 +213,7 @@ async fn start_agents(
         let handler = Instant0 {
             arrivals: handler_state.0.clone(),
             seen: handler_state.1.clone(),
+            progress: args.progress,
         };
         workers.push(tokio::spawn(agent.run(handler, stop.clone())));
         agents.push(registered.agent.id);
@@ -252,16 +254,16 @@ async fn import_plan(api: &ApiClient, leaves: usize) -> anyhow::Result<Id> {
     summary.id.context("the import returned no plan id")
 }
 
-/// Creates the executions: all at once (16 requests in flight), or with `--rate` one at a
-/// time at exponentially distributed intervals, each request on its own so that a slow answer
-/// does not lower the offered rate.
+/// Creates the executions: all at once (`--create-concurrency` requests in flight), or with
+/// `--rate` one at a time at exponentially distributed intervals, each request on its own so
+/// that a slow answer does not lower the offered rate. Returns each one's id and `created_at`.
 async fn create_executions(
     api: &ApiClient,
     args: &Args,
     plan: Id,
     agents: &[Id],
     latency: &Latencies,
-) -> anyhow::Result<Vec<Id>> {
+) -> anyhow::Result<Vec<(Id, Timestamp)>> {
     let create = |n: usize| {
         let api = api.clone();
         let latency = latency.clone();
@@ -275,13 +277,13 @@ async fn create_executions(
             let asked = Instant::now();
             let created = api.post::<_, Execution>("/api/executions", &request).await;
             latency.record(asked.elapsed());
-            created.map(|e| e.id)
+            created.map(|e| (e.id, e.created_at))
         }
     };
     let Some(rate) = args.rate else {
         return futures::stream::iter(0..args.executions)
             .map(create)
-            .buffer_unordered(16)
+            .buffer_unordered(args.create_concurrency)
             .collect::<Vec<_>>()
             .await
             .into_iter()
@@ -335,7 +337,8 @@ async fn wait_for(
     // Listing every completed execution costs more as they grow: look less often then.
     let pause = Duration::from_millis(100).max(Duration::from_micros(50 * expected as u64));
     loop {
-        let done = completed(api, plan).await?;
+        // A busy gateway's failed answer is tried again rather than ending the run.
+        let done = verify::retry(|| completed(api, plan)).await?;
         bar.set_position(done.len() as u64);
         if done.len() >= expected {
             bar.finish_and_clear();

@@ -1,9 +1,14 @@
 //! loadgen's report: the figures of a run, as JSON (`--json`) or as lines for a terminal.
 
+use std::time::Duration;
+
 use serde::Serialize;
+
+use super::args::Args;
 
 use super::baseline::Baseline;
 use super::latency::Spread;
+use super::steady::Steady;
 use super::verify::Verified;
 
 #[derive(Debug, Serialize)]
@@ -17,11 +22,24 @@ pub struct Report {
     pub executions: usize,
     pub tasks: usize,
     pub agents: usize,
+    /// Tasks per execution.
+    pub leaves: usize,
+    /// Each execution's tasks in flight at once.
+    pub max_parallel: u32,
+    /// Tasks each agent works on at once.
+    pub concurrency: usize,
+    /// `task_progress` events each task reports before it completes.
+    pub progress_per_task: u32,
     pub wall_seconds: f64,
     /// Completed tasks (from the history) per second of wall time.
     pub tasks_per_second: f64,
-    /// Agent events recorded per second (each task: started + complete).
+    /// Agent events per second of wall time (each completed task: started, its progress
+    /// reports, complete).
     pub agent_events_per_second: f64,
+    /// Events the histories hold (the coordinator's dispatches too), per second of wall time.
+    pub history_events_per_second: f64,
+    /// Open loop: offered and completed rates over one window of the arrivals.
+    pub steady: Option<Steady>,
     /// Whether every execution completed before `--timeout`.
     pub timed_out: bool,
     #[serde(flatten)]
@@ -43,7 +61,59 @@ pub struct Report {
     pub baseline: Option<Baseline>,
 }
 
+/// What a run measured, before it becomes a report.
+pub struct Measured {
+    pub wall: Duration,
+    pub timed_out: bool,
+    pub verified: Verified,
+    pub steady: Option<Steady>,
+    pub redeliveries: u64,
+    pub dispatch: Option<Spread>,
+    pub completion: Option<Spread>,
+    pub execution: Option<Spread>,
+    pub api: Option<Spread>,
+    pub baseline: Option<Baseline>,
+}
+
 impl Report {
+    pub fn new(args: &Args, m: Measured) -> Self {
+        let seconds = m.wall.as_secs_f64();
+        let completed = m.verified.tasks_completed as f64;
+        Self {
+            mode: if args.rate.is_some() {
+                "open"
+            } else {
+                "closed"
+            },
+            offered_rate: args.rate,
+            transport: args.transport.clone(),
+            executions: args.executions,
+            tasks: args.executions * args.leaves,
+            agents: args.agents,
+            leaves: args.leaves,
+            max_parallel: args.max_parallel,
+            concurrency: args.concurrency,
+            progress_per_task: args.progress,
+            wall_seconds: seconds,
+            tasks_per_second: completed / seconds,
+            agent_events_per_second: completed * f64::from(2 + args.progress) / seconds,
+            history_events_per_second: m.verified.events_recorded as f64 / seconds,
+            steady: m.steady,
+            timed_out: m.timed_out,
+            agent_redeliveries: m.redeliveries,
+            dispatch_p50_ms: m.dispatch.map(|s| s.p50),
+            dispatch_p99_ms: m.dispatch.map(|s| s.p99),
+            completion_p99_ms: m.completion.map(|s| s.p99),
+            api_p99_ms: m.api.map(|s| s.p99),
+            dispatch_to_agent_ms: m.dispatch,
+            completion_ms: m.completion,
+            execution_ms: m.execution,
+            api_ms: m.api,
+            verified: m.verified,
+            baseline: m.baseline,
+        }
+    }
+
     /// Whether the history shows work lost or done twice.
     pub fn is_faulty(&self) -> bool {
         self.verified.tasks_lost > 0 || self.verified.tasks_duplicated > 0
@@ -64,19 +134,27 @@ impl Report {
                 .unwrap_or_default(),
         );
         println!(
-            "  throughput        {:.0} tasks/s ({:.0} agent events/s){}",
+            "  throughput        {:.0} tasks/s ({:.0} agent events/s, {:.0} history events/s){}",
             self.tasks_per_second,
             self.agent_events_per_second,
+            self.history_events_per_second,
             if self.timed_out { "; TIMED OUT" } else { "" }
         );
+        if let Some(s) = &self.steady {
+            println!(
+                "  steady state      {:.0} tasks/s completed of {:.0} offered ({:.2}) over {:.1} s",
+                s.completed_tasks_per_second, s.offered_tasks_per_second, s.ratio, s.window_seconds
+            );
+        }
         let v = &self.verified;
         println!(
-            "  history           {} of {} tasks completed, {} lost, {} duplicated, {} events rejected; {} redeliveries",
+            "  history           {} of {} tasks completed, {} lost, {} duplicated, {} events rejected, {} progress reports; {} redeliveries",
             v.tasks_completed,
             v.tasks_expected,
             v.tasks_lost,
             v.tasks_duplicated,
             v.events_rejected,
+            v.progress_recorded,
             self.agent_redeliveries
         );
         let spread = |name: &str, s: &Option<Spread>| {

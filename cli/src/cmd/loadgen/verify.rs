@@ -1,15 +1,16 @@
 //! After a run: what the history says happened, not what loadgen assumes. Every execution's
 //! events are read back through the API; a task counts as completed when the history holds an
 //! applied `task_complete` for it, as duplicated for every applied completion beyond its first,
-//! and as lost when its execution does not hold one.
+//! and as lost when its execution does not hold one. Progress reports are counted on their own:
+//! they are never completions.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::StreamExt;
-use planexec_schemas::Id;
 use planexec_schemas::api::EventList;
 use planexec_schemas::event::{Disposition, EventType, ExecutionEvent};
+use planexec_schemas::{Id, Timestamp};
 use serde::Serialize;
 
 use super::latency::Latencies;
@@ -27,6 +28,13 @@ pub struct Verified {
     pub tasks_duplicated: usize,
     /// Events the coordinators rejected (stale attempts, duplicates caught by fencing).
     pub events_rejected: usize,
+    /// Applied `task_progress` events.
+    pub progress_recorded: usize,
+    /// Every event of the histories, applied or rejected.
+    pub events_recorded: usize,
+    /// When each task's first applied completion was committed (for the steady-state window).
+    #[serde(skip)]
+    pub completed_at: Vec<Timestamp>,
 }
 
 /// Reads every execution's history; `completion` gets each task's time from the commit of its
@@ -51,6 +59,9 @@ pub async fn verify(
         verified.tasks_completed += figures.completed;
         verified.tasks_duplicated += figures.duplicated;
         verified.events_rejected += figures.rejected;
+        verified.progress_recorded += figures.progress;
+        verified.events_recorded += events.len();
+        verified.completed_at.extend(figures.completed_at);
         verified.tasks_lost += leaves.saturating_sub(figures.completed);
     }
     Ok(verified)
@@ -60,12 +71,16 @@ struct Figures {
     completed: usize,
     duplicated: usize,
     rejected: usize,
+    progress: usize,
+    completed_at: Vec<Timestamp>,
 }
 
 fn figures_of(events: &[ExecutionEvent], completion: &Latencies) -> Figures {
     let mut completions: HashMap<Id, usize> = HashMap::new();
     let mut dispatched = HashMap::new();
     let mut rejected = 0;
+    let mut progress = 0;
+    let mut completed_at = Vec::new();
     for event in events {
         if event.disposition == Disposition::Rejected {
             rejected += 1;
@@ -76,8 +91,13 @@ fn figures_of(events: &[ExecutionEvent], completion: &Latencies) -> Figures {
             EventType::TaskDispatched => {
                 dispatched.insert((task, event.attempt), event.recorded_at);
             }
+            EventType::TaskProgress => progress += 1,
             EventType::TaskComplete => {
-                *completions.entry(task).or_default() += 1;
+                let count = completions.entry(task).or_default();
+                *count += 1;
+                if *count == 1 {
+                    completed_at.push(event.recorded_at);
+                }
                 if let Some(at) = dispatched.get(&(task, event.attempt))
                     && let Ok(took) = (event.recorded_at - *at).to_std()
                 {
@@ -91,6 +111,8 @@ fn figures_of(events: &[ExecutionEvent], completion: &Latencies) -> Figures {
         completed: completions.len(),
         duplicated: completions.values().map(|n| n - 1).sum(),
         rejected,
+        progress,
+        completed_at,
     }
 }
 
@@ -116,7 +138,7 @@ async fn history(api: &ApiClient, execution: Id) -> anyhow::Result<Vec<Execution
 
 /// A read tried again a few times: the check must not report work as lost because one read of
 /// a busy gateway failed.
-async fn retry<T, F, Fut>(read: F) -> anyhow::Result<T>
+pub(super) async fn retry<T, F, Fut>(read: F) -> anyhow::Result<T>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<T>>,
@@ -156,6 +178,25 @@ mod tests {
             recorded_at: at,
             output: serde_json::Value::Null,
         }
+    }
+
+    #[test]
+    fn progress_reports_are_counted_but_are_not_completions() {
+        let (a, b) = (planexec_schemas::new_id(), planexec_schemas::new_id());
+        let mut events = vec![event(a, EventType::TaskDispatched, Disposition::Applied, 0)];
+        for ms in 1..=20 {
+            events.push(event(a, EventType::TaskProgress, Disposition::Applied, ms));
+        }
+        events.push(event(b, EventType::TaskProgress, Disposition::Applied, 30));
+        events.push(event(a, EventType::TaskComplete, Disposition::Applied, 40));
+        let figures = figures_of(&events, &Latencies::default());
+        assert_eq!(
+            figures.completed, 1,
+            "b reported progress only: it is not complete"
+        );
+        assert_eq!(figures.duplicated, 0);
+        assert_eq!(figures.progress, 21);
+        assert_eq!(figures.completed_at.len(), 1);
     }
 
     #[test]
