@@ -178,7 +178,7 @@ def bench_shapes(folders, data_list):
         runs = [r for r in runs if r]
         if not runs:
             continue
-        shapes[workloads.shape_of(runs[0])] = {"planexec": [r.get("tasks_per_second") for r in runs],
+        shapes["scripts/bench: " + workloads.shape_of(runs[0])] = {"planexec": [r.get("tasks_per_second") for r in runs],
                                                "ideal": [i.get("tasks_per_second") for i in ideal if i]}
     for data in data_list:
         for w in ("W3", "W6"):
