@@ -14,7 +14,7 @@ pub struct ApiClient {
 
 impl ApiClient {
     pub fn new(base: &str, token: SecretString) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
+        let http = planexec_tls::client_builder()
             .timeout(std::time::Duration::from_secs(120))
             .build()?;
         Ok(Self {

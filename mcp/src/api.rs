@@ -72,7 +72,7 @@ impl HttpApi {
     /// The gateway at `base` (e.g. `http://127.0.0.1:8080`). `timeout` bounds every request;
     /// it must exceed the longest `next_task` wait (30 s).
     pub fn new(base: &str, timeout: Duration) -> Result<Self, Error> {
-        let client = reqwest::Client::builder()
+        let client = planexec_tls::client_builder()
             .timeout(timeout)
             .build()
             .map_err(|e| Error::Unreachable(e.to_string()))?;

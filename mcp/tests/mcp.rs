@@ -50,7 +50,7 @@ struct Work {
 
 async fn work(stack: &Stack) -> Work {
     let gateway = stack.gateway().await;
-    let http = reqwest::Client::new();
+    let http = planexec_tls::client();
     let agent: Value = http
         .post(format!("{gateway}/api/agents"))
         .bearer_auth(OPERATOR)
@@ -212,7 +212,8 @@ async fn an_mcp_client_on_a_byte_stream_completes_a_plan_with_next_task_and_comp
 }
 
 async fn http_client(gateway: &str, token: &str) -> RunningService<RoleClient, ()> {
-    let transport = StreamableHttpClientTransport::from_config(
+    let transport = StreamableHttpClientTransport::with_client(
+        planexec_tls::client(),
         StreamableHttpClientTransportConfig::with_uri(format!("{gateway}/mcp")).auth_header(token),
     );
     ().serve(transport).await.expect("initialize over HTTP")
@@ -223,7 +224,7 @@ async fn the_gateway_serves_the_tools_over_streamable_http_on_the_callers_token(
     let stack = Stack::new().await;
     let work = work(&stack).await;
 
-    let anonymous = reqwest::Client::new()
+    let anonymous = planexec_tls::client()
         .post(format!("{}/mcp", work.gateway))
         .json(&json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }))
         .send()

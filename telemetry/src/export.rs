@@ -86,6 +86,9 @@ pub fn init(service: &str) -> Telemetry {
 }
 
 fn provider(service: &str) -> Result<SdkTracerProvider, String> {
+    // The exporter builds its own (blocking) reqwest client, which needs the process's TLS
+    // provider as every other client does.
+    planexec_tls::install();
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_protocol(Protocol::HttpBinary)

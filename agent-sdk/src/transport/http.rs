@@ -199,7 +199,7 @@ pub(crate) async fn register(
 }
 
 fn client() -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
+    planexec_tls::client_builder()
         .connect_timeout(Duration::from_secs(10))
         .user_agent(concat!("planexec-agent-sdk/", env!("CARGO_PKG_VERSION")))
         .build()

@@ -177,7 +177,11 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
 
 async fn read(source: &str) -> anyhow::Result<Input> {
     if source.starts_with("http://") || source.starts_with("https://") {
-        let response = reqwest::get(source)
+        let response = planexec_tls::client_builder()
+            .build()
+            .context("building the HTTP client")?
+            .get(source)
+            .send()
             .await
             .with_context(|| format!("downloading {source}"))?;
         anyhow::ensure!(
@@ -308,4 +312,22 @@ fn print_summary(
         writeln!(out, "  warning: {warning}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// A download builds its HTTP client (the TLS provider must be installed first, or reqwest
+    /// panics) and reports an unreachable server as an error.
+    #[tokio::test]
+    async fn a_download_from_a_closed_port_is_an_error_not_a_panic() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("an address").port();
+        drop(listener);
+        let source = format!("http://127.0.0.1:{port}/runs/r1/");
+        let error = super::read(&source)
+            .await
+            .err()
+            .expect("nothing listens there");
+        assert!(error.to_string().starts_with("downloading"), "{error:#}");
+    }
 }

@@ -58,7 +58,10 @@ const CLAIM: i64 = 32;
 
 /// Delivers until `shutdown`.
 pub async fn run(pool: PgPool, options: WebhookOptions, shutdown: CancellationToken) {
-    let client = match reqwest::Client::builder().timeout(options.timeout).build() {
+    let client = match planexec_tls::client_builder()
+        .timeout(options.timeout)
+        .build()
+    {
         Ok(client) => client,
         Err(e) => {
             tracing::error!(error = %e, "cannot make an HTTP client; webhooks are not delivered");

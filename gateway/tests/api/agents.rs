@@ -165,7 +165,7 @@ async fn an_idle_agent_polls_204_and_a_dispatched_task_arrives_by_long_poll() {
         let token = larry.token.clone();
         let path = format!("{work}?wait=10");
         tokio::spawn(async move {
-            reqwest::Client::new()
+            planexec_tls::client()
                 .get(format!("{api_base}{path}"))
                 .bearer_auth(token)
                 .send()

@@ -9,7 +9,7 @@ use super::support::{Api, OPERATOR};
 #[tokio::test]
 async fn a_request_id_is_echoed_or_made_and_problems_carry_it_as_their_instance() {
     let api = Api::start().await;
-    let http = reqwest::Client::new();
+    let http = planexec_tls::client();
     let answer = http
         .get(format!("{}/api/executions", api.base))
         .bearer_auth(OPERATOR)

@@ -31,7 +31,7 @@ async fn with_the_database_gone_requests_are_503_unavailable_and_the_breaker_ope
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let shutdown = CancellationToken::new();
     tokio::spawn(planexec_gateway::serve(listener, state, shutdown.clone()));
-    let http = reqwest::Client::new();
+    let http = planexec_tls::client();
 
     let mut details = Vec::new();
     for _ in 0..3 {

@@ -114,7 +114,7 @@ impl Api {
             pool,
             base,
             state,
-            http: reqwest::Client::new(),
+            http: planexec_tls::client(),
             shutdown,
         }
     }

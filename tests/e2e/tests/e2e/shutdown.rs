@@ -19,7 +19,7 @@ async fn a_server_stuck_on_its_database_stops_when_its_grace_runs_out() {
         .execute(&mut *lock)
         .await
         .expect("lock");
-    let request = reqwest::Client::new()
+    let request = planexec_tls::client()
         .get(format!("{}/api/executions", stack.url))
         .bearer_auth(OPERATOR)
         .send();

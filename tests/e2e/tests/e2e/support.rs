@@ -127,7 +127,7 @@ impl Stack {
             up,
             port,
             extra,
-            http: reqwest::Client::new(),
+            http: planexec_tls::client(),
         };
         stack.wait_healthy().await;
         stack

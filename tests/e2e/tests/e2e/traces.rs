@@ -82,7 +82,7 @@ async fn a_request_its_dispatches_and_the_agents_events_are_one_trace() {
 
     // The operator's own trace: the execution is created inside it.
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
-    let created: serde_json::Value = reqwest::Client::new()
+    let created: serde_json::Value = planexec_tls::client()
         .post(format!("{}/api/executions", stack.url))
         .bearer_auth(OPERATOR)
         .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
