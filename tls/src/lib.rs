@@ -2,7 +2,7 @@
 //!
 //! rustls needs a crypto provider. The connections to PostgreSQL (sqlx) and NATS (async-nats)
 //! use ring. reqwest is built with `rustls-no-provider`, so that it does not bring aws-lc-rs as a
-//! second provider (a C library built with cmake: minutes of every cold build), and takes the
+//! second provider (a C library built with cmake, in every cold build), and takes the
 //! process-wide default instead; it panics when building a client if there is none. So every
 //! reqwest client of planexec is built here: [`client_builder`] makes ring the process-wide
 //! default first. `scripts/check-structure` refuses a client built anywhere else.

@@ -39,7 +39,9 @@ pub fn routes() -> ApiRouter<AppState> {
         .get_with(list, |op| {
             docs::operator(op, "executions", &[400, 404, 422]).description(
                 "The history, newest first: filter by `type`, `task_id`, `disposition` (default `applied`; `all` \
-                 includes rejected events); page with `limit` + `offset` or the keyset `cursor`. `archived=true` \
+                 includes rejected events); page with the keyset `cursor` (`next_cursor` of the previous page), \
+                 which costs the same at any depth, or with `limit` + `offset`, whose cost grows with the offset \
+                 (every skipped event is read). `archived=true` \
                  reads the archive instead: the events of an execution that ended longer ago than the retention \
                  (its `events_archived_at` is set), with the same filters, order and cursors.",
             )
@@ -111,7 +113,8 @@ struct EventListQuery {
     /// 1..1000, default 100.
     #[schemars(range(min = 1, max = 1000))]
     limit: Option<u32>,
-    /// Events to skip (newest first).
+    /// Events to skip (newest first). Each skipped event is read, so a deep offset is slow in a
+    /// long history; page with `cursor` instead.
     offset: Option<u32>,
     /// `next_cursor` of the previous page (older events); empty or absent: the first page.
     #[schemars(regex(pattern = r"^$|^-?[0-9]{1,18}$"))]
