@@ -133,7 +133,7 @@ pub struct ExecutionArgs {
     pub tasks_max_age_days: u32,
     /// How long an event handed to a coordinator may stay unacknowledged before another
     /// replica gets it (a coordinator that died mid-batch).
-    #[arg(long, env = "PLANEXE_EVENTS_ACK_WAIT_SECONDS", default_value_t = 30)]
+    #[arg(long, env = "PLANEXE_EVENTS_ACK_WAIT_SECONDS", default_value_t = 10)]
     pub events_ack_wait_seconds: u64,
     /// Most events handed to the coordinators and not yet acknowledged.
     #[arg(long, env = "PLANEXE_EVENTS_MAX_ACK_PENDING", default_value_t = 4096)]

@@ -185,7 +185,8 @@ pub async fn apply(engine: &Engine, messages: Vec<Message>) {
     if items.is_empty() {
         return;
     }
-    match engine.run(&items, LockMode::Wait).await {
+    let run = engine.run(&items, LockMode::Wait);
+    match in_progress(run, &carriers, engine.options().ack_wait).await {
         Ok(results) => {
             for (message, result) in carriers.iter().zip(results) {
                 if result.outcome == Outcome::UnknownExecution {
@@ -206,6 +207,32 @@ pub async fn apply(engine: &Engine, messages: Vec<Message>) {
                 let _ = message
                     .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
                     .await;
+            }
+        }
+    }
+}
+
+/// Awaits `work`, telling JetStream every third of the ack wait that `messages` are still being
+/// worked on: a transaction that waits (for a lock, for a slow database) keeps its events, and
+/// the ack wait can stay short, which is how soon the events a killed coordinator held go to
+/// another replica.
+async fn in_progress<T>(
+    work: impl std::future::Future<Output = T>,
+    messages: &[Message],
+    ack_wait: Duration,
+) -> T {
+    let every = (ack_wait / 3).max(Duration::from_millis(200));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = ticks.tick() => {
+                for message in messages {
+                    if let Err(e) = message.ack_with(AckKind::Progress).await {
+                        tracing::debug!(error = %e, "in-progress notice lost; the event may come again, as a duplicate");
+                    }
+                }
             }
         }
     }

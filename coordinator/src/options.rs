@@ -31,7 +31,8 @@ pub struct Options {
     pub batch_size: usize,
     /// Workers applying events at once, each for its own share of the executions.
     pub ingest_workers: usize,
-    /// Redelivery delay of an event the coordinator did not acknowledge.
+    /// Redelivery delay of an event the coordinator did not acknowledge (a replica that died
+    /// mid-batch); events in a transaction are kept in progress meanwhile (`ingest`).
     pub ack_wait: Duration,
     /// How long a task given to an agent may stay unacknowledged before it is offered again:
     /// agents on NATS acknowledge as they take; over HTTP the gateway acknowledges when the
@@ -89,7 +90,7 @@ impl Default for Options {
             agent_offline_after: Duration::from_secs(60),
             batch_size: 256,
             ingest_workers: 8,
-            ack_wait: Duration::from_secs(30),
+            ack_wait: Duration::from_secs(10),
             agent_ack_wait: Duration::from_secs(15),
             max_ack_pending: 4096,
             streams: StreamLimits::default(),

@@ -219,3 +219,57 @@ async fn malformed_messages_are_dead_lettered_while_the_stream_keeps_flowing() {
     assert!(letters.iter().any(|l| l.error.contains("progress")));
     assert!(letters.iter().all(|l| l.stream_sequence.is_some()));
 }
+
+#[tokio::test]
+async fn an_event_held_longer_than_the_ack_wait_is_not_handed_out_twice() {
+    let stack = Stack::new().await;
+    let plan = stack.plan(&[0, 0], &[]).await;
+    let agent = stack.agent("larry").await;
+    let execution = stack.execute(plan, agent.id).await;
+    let first = agent.task().await;
+    // Another transaction holds the execution: the coordinator's batch waits for it, well past
+    // the events consumer's ack wait.
+    let mut holder = stack.pool.begin().await.expect("begin");
+    sqlx::query("SELECT 1 FROM executions WHERE id = $1 FOR UPDATE")
+        .bind(execution.id)
+        .execute(&mut *holder)
+        .await
+        .expect("lock");
+    let complete = agent.event(
+        &first,
+        AgentEventBody::TaskComplete {
+            output: serde_json::json!({"sent": 1}),
+        },
+    );
+    agent.publish(&complete).await;
+    let consumer = stack.coordinator_consumer().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while consumer_info(&consumer).await.num_ack_pending == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the events never reached the coordinator"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The time that passes is the point of the test: three ack waits.
+    tokio::time::sleep(stack.options.ack_wait * 3).await;
+    holder.commit().await.expect("release");
+
+    let second = agent.task().await;
+    assert_eq!(second.wbs, "1.2");
+    let info = consumer_info(&consumer).await;
+    assert_eq!(
+        info.num_redelivered, 0,
+        "events in a waiting transaction were handed out again: {info:?}"
+    );
+    let completes = until_history(&stack, execution.id, "task_complete", 1).await;
+    assert_eq!(completes.len(), 1, "{completes:?}");
+    assert_eq!(completes[0].3, "applied");
+}
+
+async fn consumer_info(
+    consumer: &async_nats::jetstream::consumer::PullConsumer,
+) -> async_nats::jetstream::consumer::Info {
+    let mut consumer = consumer.clone();
+    consumer.info().await.expect("consumer info").clone()
+}

@@ -142,6 +142,17 @@ impl Stack {
         .await
         .expect("history")
     }
+
+    /// The durable consumer the coordinator replicas pull agents' events from.
+    pub async fn coordinator_consumer(&self) -> PullConsumer {
+        async_nats::jetstream::new(self.nats.clone())
+            .get_stream(self.ns.events_stream())
+            .await
+            .expect("events stream")
+            .get_consumer(self.ns.coordinator_consumer())
+            .await
+            .expect("coordinator consumer")
+    }
 }
 
 /// An agent driven by the test: takes messages from its queue and publishes events.
