@@ -13,6 +13,7 @@ use planexec_schemas::{Id, Timestamp};
 use sqlx::PgConnection;
 
 use crate::Error;
+use crate::executions::IN_FLIGHT_STATUSES;
 
 /// How many of the newest errors the report lists.
 const RECENT_ERRORS: i64 = 20;
@@ -161,17 +162,17 @@ async fn errors(
     })
 }
 
-/// Agents holding a task now, from either table of leaves, through the unfinished executions
-/// (no index reads the tasks' status: it would keep their updates from being HOT).
+/// Agents holding a task now, from either table of leaves, through the executions in flight
+/// (`IN_FLIGHT_STATUSES`, bound as `$1`).
 const BUSY_AGENTS: &str = "SELECT count(DISTINCT agent) FROM (
         SELECT t.assigned_agent_id AS agent FROM executions e
           JOIN execution_tasks t ON t.execution_id = e.id
-         WHERE e.status IN ('QUEUED', 'RUNNING', 'PAUSED', 'BLOCKED')
+         WHERE e.status = ANY($1)
            AND t.status IN ('dispatched', 'running')
         UNION ALL
         SELECT s.assigned_agent_id FROM executions e
           JOIN execution_subtasks s ON s.execution_id = e.id
-         WHERE e.status IN ('QUEUED', 'RUNNING', 'PAUSED', 'BLOCKED')
+         WHERE e.status = ANY($1)
            AND s.status IN ('dispatched', 'running')
     ) AS holders WHERE agent IS NOT NULL";
 
@@ -186,7 +187,10 @@ async fn agents(
     )
     .fetch_one(&mut *db)
     .await?;
-    let busy: i64 = sqlx::query_scalar(BUSY_AGENTS).fetch_one(&mut *db).await?;
+    let busy: i64 = sqlx::query_scalar(BUSY_AGENTS)
+        .bind(&IN_FLIGHT_STATUSES[..])
+        .fetch_one(&mut *db)
+        .await?;
     let rows: Vec<(Id, String, String, i64, i64)> = sqlx::query_as(
         "SELECT a.id, a.name, a.status,
                 count(e.id) FILTER (WHERE e.event_type = 'task_complete'),
@@ -303,7 +307,10 @@ pub async fn gauges(db: &mut PgConnection) -> Result<Gauges, Error> {
     )
     .fetch_all(&mut *db)
     .await?;
-    let busy_agents: i64 = sqlx::query_scalar(BUSY_AGENTS).fetch_one(&mut *db).await?;
+    let busy_agents: i64 = sqlx::query_scalar(BUSY_AGENTS)
+        .bind(&IN_FLIGHT_STATUSES[..])
+        .fetch_one(&mut *db)
+        .await?;
     let unconfirmed_dispatches: i64 = sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM execution_tasks
                   WHERE status = 'dispatched' AND published_at IS NULL)

@@ -51,6 +51,11 @@ pub(crate) const EXECUTION_COLUMNS: &str = "id, plan_id, agent_id, status, progr
      current_task_title, blocked_reason, blocked_detail, max_parallel, routing, leaves_total, leaves_done, \
      version, next_wakeup_at, created_at, updated_at, started_at, finished_at, events_archived_at";
 
+/// The statuses of an execution that may hold tasks on agents: it started and has not ended.
+/// Readers of the tasks in flight go through these executions (bound as `$n::text[]`), since no
+/// index reads a task's status: one would keep the tasks' updates from being HOT.
+pub(crate) const IN_FLIGHT_STATUSES: [&str; 4] = ["QUEUED", "RUNNING", "PAUSED", "BLOCKED"];
+
 impl ExecutionRow {
     pub fn status(&self) -> Result<ExecutionStatus, Error> {
         execution_status(&self.status)

@@ -6,7 +6,7 @@ use planexec_schemas::execution::RoutingPolicy;
 use planexec_schemas::{Id, Timestamp};
 use sqlx::{PgConnection, PgExecutor};
 
-use super::{EXECUTION_COLUMNS, ExecutionRow};
+use super::{EXECUTION_COLUMNS, ExecutionRow, IN_FLIGHT_STATUSES};
 use crate::Error;
 use crate::rows::i32_of;
 
@@ -47,7 +47,7 @@ pub async fn due(db: impl PgExecutor<'_>, now: Timestamp, limit: u32) -> Result<
 }
 
 /// Unfinished executions that `agents` coming or going may affect: theirs, those holding
-/// tasks on them, and every blocked one.
+/// tasks on them, and every blocked one. Paused ones are left out: resuming looks at them.
 pub async fn affected_by_agents(db: impl PgExecutor<'_>, agents: &[Id]) -> Result<Vec<Id>, Error> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM executions
@@ -79,7 +79,7 @@ pub async fn wake_waiting_for_review(
 }
 
 /// Executions in which `agent` holds a running leaf that started before `before`; found through
-/// the unfinished executions, as no index reads the tasks' status (see `affected_by_agents`).
+/// the executions in flight (`IN_FLIGHT_STATUSES`).
 pub async fn running_on(
     db: impl PgExecutor<'_>,
     agent: Id,
@@ -87,7 +87,7 @@ pub async fn running_on(
 ) -> Result<Vec<Id>, Error> {
     Ok(sqlx::query_scalar(
         "SELECT e.id FROM executions e
-          WHERE e.status IN ('QUEUED', 'RUNNING', 'PAUSED', 'BLOCKED')
+          WHERE e.status = ANY($3)
             AND (EXISTS (SELECT 1 FROM execution_tasks t WHERE t.execution_id = e.id
                           AND t.assigned_agent_id = $1 AND t.status = 'running' AND t.started_at < $2)
                  OR EXISTS (SELECT 1 FROM execution_subtasks s WHERE s.execution_id = e.id
@@ -95,6 +95,7 @@ pub async fn running_on(
     )
     .bind(agent)
     .bind(before)
+    .bind(&IN_FLIGHT_STATUSES[..])
     .fetch_all(db)
     .await?)
 }
