@@ -38,6 +38,8 @@ def held(run):
         return False, "no report"
     if run.get("tasks_lost") or run.get("tasks_duplicated") or run.get("timed_out"):
         return False, "tasks lost, duplicated or timed out"
+    if run.get("executions_refused"):
+        return False, f"{run['executions_refused']} executions refused"
     steady = run.get("steady")
     if not steady:
         return False, "no steady-state window"

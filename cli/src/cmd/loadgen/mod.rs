@@ -135,7 +135,12 @@ async fn measure(args: &Args, namespace: &Namespace) -> anyhow::Result<Report> {
     let api_latency = Latencies::default();
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.timeout);
-    let created = create_executions(&api, args, plan, &agents, &api_latency).await?;
+    let (created, refused) = create_executions(&api, args, plan, &agents, &api_latency).await?;
+    anyhow::ensure!(
+        !created.is_empty(),
+        "planexec refused every execution: {}",
+        refused.first.unwrap_or_default()
+    );
     let probe = tokio::spawn(probe_api(
         api.clone(),
         created[0].0,
@@ -170,6 +175,7 @@ async fn measure(args: &Args, namespace: &Namespace) -> anyhow::Result<Report> {
             verified,
             steady,
             redeliveries: redeliveries(&handler_state),
+            refused: refused.count,
             dispatch: handler_state.0.spread(),
             completion: completion.spread(),
             execution: execution_latencies(&finished).spread(),
@@ -254,16 +260,26 @@ async fn import_plan(api: &ApiClient, leaves: usize) -> anyhow::Result<Id> {
     summary.id.context("the import returned no plan id")
 }
 
-/// Creates the executions: all at once (`--create-concurrency` requests in flight), or with
-/// `--rate` one at a time at exponentially distributed intervals, each request on its own so
-/// that a slow answer does not lower the offered rate. Returns each one's id and `created_at`.
+/// Creations planexec answered with an error in open loop: an overloaded system may refuse
+/// work (503 when the coordinators do not answer in time), and an open-loop load goes on.
+#[derive(Debug, Default)]
+struct Refused {
+    count: usize,
+    /// The first refusal's error.
+    first: Option<String>,
+}
+
+/// Creates the executions: all at once (`--create-concurrency` requests in flight; any error
+/// ends the run), or with `--rate` one at a time at exponentially distributed intervals, each
+/// request on its own so that a slow answer does not lower the offered rate (an error is
+/// counted as refused). Returns each created one's id and `created_at`.
 async fn create_executions(
     api: &ApiClient,
     args: &Args,
     plan: Id,
     agents: &[Id],
     latency: &Latencies,
-) -> anyhow::Result<Vec<(Id, Timestamp)>> {
+) -> anyhow::Result<(Vec<(Id, Timestamp)>, Refused)> {
     let create = |n: usize| {
         let api = api.clone();
         let latency = latency.clone();
@@ -287,7 +303,8 @@ async fn create_executions(
             .collect::<Vec<_>>()
             .await
             .into_iter()
-            .collect();
+            .collect::<anyhow::Result<_>>()
+            .map(|ids| (ids, Refused::default()));
     };
     let per_second = rate / args.leaves as f64;
     let mut requests = Vec::with_capacity(args.executions);
@@ -299,10 +316,23 @@ async fn create_executions(
         next += Duration::from_secs_f64(-uniform.ln() / per_second);
     }
     let mut ids = Vec::with_capacity(requests.len());
+    let mut refused = Refused::default();
     for request in requests {
-        ids.push(request.await??);
+        match request.await? {
+            Ok(id) => ids.push(id),
+            Err(e) => {
+                refused.count += 1;
+                refused.first.get_or_insert_with(|| e.to_string());
+            }
+        }
     }
-    Ok(ids)
+    if let Some(first) = &refused.first {
+        eprintln!(
+            "loadgen: planexec refused {} of {} executions; the first: {first}",
+            refused.count, args.executions
+        );
+    }
+    Ok((ids, refused))
 }
 
 /// Reads one execution every 100 ms while the load runs: what an operator's page sees.

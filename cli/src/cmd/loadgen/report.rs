@@ -20,6 +20,9 @@ pub struct Report {
     /// `nats` or `http`.
     pub transport: String,
     pub executions: usize,
+    /// Executions planexec refused to create (open loop: the load goes on without them; every
+    /// other figure counts the created ones).
+    pub executions_refused: usize,
     pub tasks: usize,
     pub agents: usize,
     /// Tasks per execution.
@@ -68,6 +71,7 @@ pub struct Measured {
     pub verified: Verified,
     pub steady: Option<Steady>,
     pub redeliveries: u64,
+    pub refused: usize,
     pub dispatch: Option<Spread>,
     pub completion: Option<Spread>,
     pub execution: Option<Spread>,
@@ -87,8 +91,9 @@ impl Report {
             },
             offered_rate: args.rate,
             transport: args.transport.clone(),
-            executions: args.executions,
-            tasks: args.executions * args.leaves,
+            executions: args.executions - m.refused,
+            executions_refused: m.refused,
+            tasks: (args.executions - m.refused) * args.leaves,
             agents: args.agents,
             leaves: args.leaves,
             max_parallel: args.max_parallel,
@@ -133,6 +138,12 @@ impl Report {
                 .map(|r| format!(", offered {r:.0} tasks/s"))
                 .unwrap_or_default(),
         );
+        if self.executions_refused > 0 {
+            println!(
+                "  refused           {} executions (planexec answered with an error; not counted below)",
+                self.executions_refused
+            );
+        }
         println!(
             "  throughput        {:.0} tasks/s ({:.0} agent events/s, {:.0} history events/s){}",
             self.tasks_per_second,
