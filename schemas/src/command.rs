@@ -19,11 +19,19 @@ pub trait Command: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The last token of the subject, `planexec.cmd.<VERB>`.
     const VERB: &'static str;
     type Reply: Serialize + DeserializeOwned + Send + 'static;
+    /// Whether the same command may be sent again when its answer was lost (a coordinator that
+    /// died after taking it): sending it twice has the effect of sending it once.
+    const RETRY_SAFE: bool = false;
 }
 
 /// Create an execution of a plan for an agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CreateExecution {
+    /// The id to create the execution under (the gateway picks one per request); the coordinator
+    /// picks one when absent. The same command sent again answers with the execution already
+    /// created under this id, so a command whose answer was lost can be sent again.
+    #[serde(default)]
+    pub id: Option<Id>,
     pub plan_id: Id,
     pub agent_id: Id,
     #[serde(default)]
@@ -35,6 +43,7 @@ pub struct CreateExecution {
 impl Command for CreateExecution {
     const VERB: &'static str = "create_execution";
     type Reply = Execution;
+    const RETRY_SAFE: bool = true;
 }
 
 /// Pause (`PAUSED`), resume (`RUNNING`) or cancel (`CANCELLED`) an execution.

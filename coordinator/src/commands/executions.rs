@@ -87,14 +87,17 @@ pub(super) async fn create(engine: &Engine, c: CreateExecution) -> Result<Execut
         return Err(CommandError::not_found("agent", c.agent_id));
     }
     let new = NewExecution {
-        id: new_id(),
+        id: c.id.unwrap_or_else(new_id),
         plan_id: c.plan_id,
         agent_id: c.agent_id,
         max_parallel,
         routing: c.routing.unwrap_or(RoutingPolicy::Agent),
     };
     let mut tx = pool.begin().await.map_err(internal)?;
-    let row = schedule::insert(&mut *tx, &new).await.map_err(internal)?;
+    let Some(row) = schedule::insert(&mut *tx, &new).await.map_err(internal)? else {
+        tx.rollback().await.map_err(internal)?;
+        return created_before(engine, &new).await;
+    };
     let created = CoordinatorEvent::ExecutionCreated {
         plan_id: c.plan_id,
         agent_id: c.agent_id,
@@ -112,6 +115,22 @@ pub(super) async fn create(engine: &Engine, c: CreateExecution) -> Result<Execut
         }
     };
     tokio::spawn(start.instrument(tracing::Span::current()));
+    Ok(execution)
+}
+
+/// The answer to a creation sent again (its first answer was lost): the execution created
+/// under its id, if it is the same request; it starts with the scheduler, as any execution
+/// whose first wake did not happen.
+async fn created_before(engine: &Engine, new: &NewExecution) -> Result<Execution, CommandError> {
+    let execution = read_execution(engine, new.id).await?;
+    if execution.plan_id != new.plan_id || execution.agent_id != new.agent_id {
+        return Err(CommandError::Conflict {
+            message: format!(
+                "execution {} exists already, for another plan or agent",
+                new.id
+            ),
+        });
+    }
     Ok(execution)
 }
 

@@ -3,12 +3,62 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use planexec_schemas::command::{CommandError, RegisterAgent};
+use planexec_schemas::command::{CommandError, CreateExecution, RegisterAgent};
 use planexec_schemas::event::{AgentEventBody, Heartbeat};
 use planexec_schemas::execution::ExecutionStatus;
+use planexec_schemas::new_id;
 use planexec_schemas::notice::RejectionNotice;
 
 use super::support::Stack;
+
+#[tokio::test]
+async fn a_creation_sent_twice_creates_one_execution_and_answers_both_with_it() {
+    let stack = Stack::new().await;
+    let plan = stack.plan(&[0, 0], &[]).await;
+    let agent = stack.agent("larry").await;
+    let create = CreateExecution {
+        id: Some(new_id()),
+        plan_id: plan,
+        agent_id: agent.id,
+        max_parallel: None,
+        routing: None,
+    };
+
+    let first = stack.command(&create).await.expect("created");
+    let second = stack.command(&create).await.expect("answered again");
+
+    assert_eq!(Some(first.id), create.id);
+    assert_eq!(second.id, first.id);
+    assert_eq!(
+        second.created_at, first.created_at,
+        "the same row, not a new one"
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM executions")
+        .fetch_one(&stack.pool)
+        .await
+        .expect("count");
+    assert_eq!(rows, 1);
+    assert_eq!(agent.task().await.wbs, "1.1", "the execution started");
+    let created: Vec<_> = stack
+        .history(first.id)
+        .await
+        .into_iter()
+        .filter(|e| e.0 == "execution_created")
+        .collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+
+    let other_plan = stack.plan(&[0], &[]).await;
+    let clash = stack
+        .command(&CreateExecution {
+            plan_id: other_plan,
+            ..create
+        })
+        .await;
+    assert!(
+        matches!(clash, Err(CommandError::Conflict { .. })),
+        "{clash:?}"
+    );
+}
 
 #[tokio::test]
 async fn registering_an_id_twice_is_a_conflict() {

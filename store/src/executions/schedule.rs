@@ -20,10 +20,15 @@ pub struct NewExecution {
     pub routing: RoutingPolicy,
 }
 
-pub async fn insert(db: impl PgExecutor<'_>, new: &NewExecution) -> Result<ExecutionRow, Error> {
+/// Inserts `new`; `None` when an execution with its id exists already (a creation sent again).
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    new: &NewExecution,
+) -> Result<Option<ExecutionRow>, Error> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO executions (id, plan_id, agent_id, status, max_parallel, routing, next_wakeup_at)
          VALUES ($1, $2, $3, 'CREATED', $4, $5, now())
+         ON CONFLICT (id) DO NOTHING
          RETURNING {EXECUTION_COLUMNS}"
     )))
     .bind(new.id)
@@ -31,7 +36,7 @@ pub async fn insert(db: impl PgExecutor<'_>, new: &NewExecution) -> Result<Execu
     .bind(new.agent_id)
     .bind(i32_of(new.max_parallel))
     .bind(new.routing.as_str())
-    .fetch_one(db)
+    .fetch_optional(db)
     .await?)
 }
 

@@ -51,6 +51,7 @@ pub(super) async fn an_execution(pool: &sqlx::PgPool) -> Id {
     )
     .await
     .expect("execution")
+    .expect("a new id")
     .id
 }
 

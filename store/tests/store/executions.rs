@@ -29,19 +29,22 @@ async fn execution_of_the_fixture(pool: &PgPool) -> (Id, Id, Id) {
     )
     .await
     .expect("agent");
-    let row = executions::schedule::insert(
-        pool,
-        &NewExecution {
-            id: new_id(),
-            plan_id: plan,
-            agent_id: agent,
-            max_parallel: 1,
-            routing: Default::default(),
-        },
-    )
-    .await
-    .expect("execution");
+    let new = NewExecution {
+        id: new_id(),
+        plan_id: plan,
+        agent_id: agent,
+        max_parallel: 1,
+        routing: Default::default(),
+    };
+    let row = executions::schedule::insert(pool, &new)
+        .await
+        .expect("execution")
+        .expect("a new id");
     assert_eq!(row.status().expect("status"), ExecutionStatus::Created);
+    let again = executions::schedule::insert(pool, &new)
+        .await
+        .expect("the same creation again");
+    assert!(again.is_none(), "an id is created once: {again:?}");
     (row.id, plan, agent)
 }
 

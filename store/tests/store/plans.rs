@@ -169,7 +169,8 @@ async fn a_decomposition_can_be_replaced_until_an_execution_starts_from_it() {
         },
     )
     .await
-    .expect("execution");
+    .expect("execution")
+    .expect("a new id");
     let mut tx = pool.begin().await.expect("tx");
     executions::materialise::materialise(
         &mut tx,

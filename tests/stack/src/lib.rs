@@ -192,6 +192,7 @@ impl Stack {
         routing: Option<RoutingPolicy>,
     ) -> Execution {
         self.command(&CreateExecution {
+            id: None,
             plan_id: plan,
             agent_id: agent,
             max_parallel,
