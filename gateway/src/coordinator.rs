@@ -1,5 +1,7 @@
 //! Asking the coordinators: NATS request/reply with a timeout, retried while none answers (a
-//! coordinator restarting is not an error the caller should see, up to a point).
+//! coordinator restarting is not an error the caller should see, up to a point), and a command
+//! safe to send twice (`Command::RETRY_SAFE`) sent again when the coordinator that took it did
+//! not answer (it died with it), all within the command timeout.
 
 use std::time::Duration;
 
@@ -54,7 +56,8 @@ impl CoordinatorClient {
                     None => self.nats.request(subject, payload).await,
                 }
             };
-            match tokio::time::timeout(self.timeout, request).await {
+            let left = self.timeout.saturating_sub(started.elapsed());
+            match tokio::time::timeout(left, request).await {
                 Err(_) => {
                     return Err(ApiError::Unavailable(format!(
                         "no coordinator answered {} within {} s",
@@ -78,6 +81,16 @@ impl CoordinatorClient {
                     }
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                // The coordinator that took it may have died before answering: a command
+                // safe to send twice goes again, to whichever coordinator takes it now.
+                Ok(Err(e))
+                    if C::RETRY_SAFE && e.kind() == async_nats::RequestErrorKind::TimedOut =>
+                {
+                    tracing::warn!(
+                        command = C::VERB,
+                        "no answer from the coordinator that took the command; sending it again"
+                    );
                 }
                 Ok(Err(e)) => {
                     return Err(ApiError::Unavailable(format!(

@@ -12,7 +12,7 @@ use planexec_schemas::api::{
 use planexec_schemas::command::{CreateExecution, Reassign, ResolveTask, UpdateExecutionStatus};
 use planexec_schemas::execution::{Execution, ExecutionStatus, ExecutionTask};
 use planexec_schemas::validate::Validate;
-use planexec_schemas::{Id, Timestamp};
+use planexec_schemas::{Id, Timestamp, new_id};
 use planexec_store::executions::read::{Cursor, ListFilter};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -95,6 +95,8 @@ async fn create(
     let execution = state
         .coordinator()
         .call(&CreateExecution {
+            // Chosen here, so that the command can be sent again if its answer is lost.
+            id: Some(new_id()),
             plan_id: request.plan_id,
             agent_id: request.agent_id,
             max_parallel: request.max_parallel,

@@ -3,6 +3,7 @@
 mod agent_admin;
 mod agents;
 mod archive;
+mod commands;
 mod conductor;
 mod events;
 mod executions;
