@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use planexec_schemas::Id;
-use planexec_store::executions::{NodeTable, engine};
+use planexec_store::executions::engine::{self, Published};
 use tokio_util::sync::CancellationToken;
 
 use super::Engine;
@@ -28,16 +28,20 @@ pub const FLUSH_AFTER: Duration = Duration::from_secs(1);
 /// Confirmations JetStream gave that the database does not hold yet, by (task, attempt).
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
-    entries: Mutex<HashMap<(Id, u32), (NodeTable, Instant)>>,
+    entries: Mutex<HashMap<(Id, u32), (Published, Instant)>>,
 }
 
 impl Pending {
     /// JetStream stored these dispatches.
-    pub fn add(&self, confirmed: &[(NodeTable, Id, u32)]) {
-        let now = Instant::now();
+    pub fn add(&self, confirmed: &[Published]) {
+        self.add_since(confirmed, Instant::now());
+    }
+
+    /// Puts back confirmations pending since `at` (a flush skipped them).
+    fn add_since(&self, confirmed: &[Published], at: Instant) {
         if let Ok(mut entries) = self.entries.lock() {
-            for (table, task, attempt) in confirmed {
-                entries.insert((*task, *attempt), (*table, now));
+            for p in confirmed {
+                entries.insert((p.task_id, p.attempt), (*p, at));
             }
         }
     }
@@ -55,7 +59,7 @@ impl Pending {
     }
 
     /// Takes the confirmations pending for at least `age`.
-    fn take_older_than(&self, age: Duration) -> Vec<(NodeTable, Id, u32)> {
+    fn take_older_than(&self, age: Duration) -> Vec<Published> {
         let Ok(mut entries) = self.entries.lock() else {
             return Vec::new();
         };
@@ -66,20 +70,27 @@ impl Pending {
             .map(|(key, _)| *key)
             .collect();
         due.into_iter()
-            .filter_map(|key| entries.remove(&key).map(|(table, _)| (table, key.0, key.1)))
+            .filter_map(|key| entries.remove(&key).map(|(published, _)| published))
             .collect()
     }
 }
 
 impl Engine {
-    /// Writes the confirmations pending for at least `age`; returns how many.
+    /// Writes the confirmations pending for at least `age`, but those of executions another
+    /// transaction holds (they stay pending, due at the next flush); returns how many it wrote.
     pub async fn flush_confirmations(&self, age: Duration) -> usize {
         let due = self.inner.confirmations.take_older_than(age);
         if due.is_empty() {
             return 0;
         }
         match engine::mark_published(self.pool(), &due).await {
-            Ok(()) => due.len(),
+            Ok(busy) => {
+                let written = due.len() - busy.len();
+                // Already due: pending since long enough ago to be taken next time.
+                let since = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+                self.inner.confirmations.add_since(&busy, since);
+                written
+            }
             Err(e) => {
                 tracing::warn!(error = %e, count = due.len(), "dispatch confirmations not written; they are published again after the grace");
                 0
@@ -104,20 +115,33 @@ pub async fn run(engine: Engine, shutdown: CancellationToken) {
 mod tests {
     use super::*;
 
+    fn published(task: Id, attempt: u32) -> Published {
+        Published {
+            table: planexec_store::executions::NodeTable::Tasks,
+            execution_id: planexec_schemas::new_id(),
+            task_id: task,
+            attempt,
+        }
+    }
+
     #[test]
     fn a_written_confirmation_is_not_flushed_and_a_straggler_is() {
         let pending = Pending::default();
         let (folded, straggler) = (planexec_schemas::new_id(), planexec_schemas::new_id());
-        pending.add(&[
-            (NodeTable::Tasks, folded, 1),
-            (NodeTable::Tasks, straggler, 2),
-        ]);
+        let late = published(straggler, 2);
+        pending.add(&[published(folded, 1), late]);
         pending.written(&[(folded, 1)]);
         assert!(pending.take_older_than(Duration::from_secs(60)).is_empty());
-        assert_eq!(
-            pending.take_older_than(Duration::ZERO),
-            vec![(NodeTable::Tasks, straggler, 2)]
-        );
+        assert_eq!(pending.take_older_than(Duration::ZERO), vec![late]);
         assert!(pending.take_older_than(Duration::ZERO).is_empty());
+    }
+
+    #[test]
+    fn a_skipped_confirmation_is_due_again_at_once() {
+        let pending = Pending::default();
+        let skipped = published(planexec_schemas::new_id(), 1);
+        let since = Instant::now() - FLUSH_AFTER;
+        pending.add_since(&[skipped], since);
+        assert_eq!(pending.take_older_than(FLUSH_AFTER), vec![skipped]);
     }
 }

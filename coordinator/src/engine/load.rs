@@ -51,20 +51,24 @@ pub(super) async fn load(
     items: &[Item],
     cache: &StateCache,
 ) -> Result<Batch, Error> {
-    // Only executions changed elsewhere since this replica last saw them are loaded.
+    // Only executions changed elsewhere since this replica last saw them are loaded; those that
+    // started in this transaction come with the rows their materialisation wrote.
+    let mut nodes = locked.materialised;
     let mut cached: HashMap<Id, ExecutionState> = locked
         .rows
         .iter()
-        .filter(|r| !locked.materialised.contains(&r.id))
+        .filter(|r| !nodes.contains_key(&r.id))
         .filter_map(|r| Some((r.id, cache.take(r.id, r.version)?)))
         .collect();
     let to_load: Vec<Id> = locked
         .rows
         .iter()
         .map(|r| r.id)
-        .filter(|id| !cached.contains_key(id))
+        .filter(|id| !cached.contains_key(id) && !nodes.contains_key(id))
         .collect();
-    let mut nodes = engine::load_nodes(&mut *conn, &to_load).await?;
+    if !to_load.is_empty() {
+        nodes.extend(engine::load_nodes(&mut *conn, &to_load).await?);
+    }
     let mut entries = HashMap::with_capacity(locked.rows.len());
     for row in locked.rows {
         let state = match cached.remove(&row.id) {

@@ -11,7 +11,7 @@ use async_nats::jetstream::message::PublishMessage;
 use futures::future::join_all;
 use planexec_schemas::Id;
 use planexec_schemas::task::{AgentMessage, TaskAssignment};
-use planexec_store::executions::{NodeTable, engine};
+use planexec_store::executions::engine::{self, Published};
 use planexec_telemetry::propagate::TraceContext;
 use tracing::Instrument;
 
@@ -105,27 +105,30 @@ impl Engine {
                     .instrument(span)
             });
             let results = join_all(sends).await;
-            let confirmed: Vec<(NodeTable, Id, u32)> = chunk
-                .iter()
-                .zip(results)
-                .filter_map(|(d, result)| match result {
-                    Ok(()) => Some((d.table, d.task_id, d.attempt)),
+            let mut confirmed: Vec<&Dispatch> = Vec::with_capacity(chunk.len());
+            for (d, result) in chunk.iter().zip(results) {
+                match result {
+                    Ok(()) => confirmed.push(d),
                     Err(e) => {
                         tracing::warn!(task = %d.task_id, attempt = d.attempt, error = %e, "dispatch not published yet");
-                        None
                     }
-                })
-                .collect();
+                }
+            }
             crate::metrics::dispatched(confirmed.len());
             // Pending first, then the cached state: a batch that takes the state with the
             // confirmation writes it and clears it from the pending ones.
-            self.inner.confirmations.add(&confirmed);
+            let published: Vec<Published> = confirmed
+                .iter()
+                .map(|d| Published {
+                    table: d.table,
+                    execution_id: d.execution_id,
+                    task_id: d.task_id,
+                    attempt: d.attempt,
+                })
+                .collect();
+            self.inner.confirmations.add(&published);
             let now = chrono::Utc::now();
-            for d in chunk.iter().filter(|d| {
-                confirmed
-                    .iter()
-                    .any(|c| c.1 == d.task_id && c.2 == d.attempt)
-            }) {
+            for d in confirmed {
                 crate::metrics::dispatch_latency(
                     (now - d.dispatched_at).num_milliseconds() as f64 / 1000.0,
                 );

@@ -11,12 +11,13 @@ use planexec_schemas::event::CoordinatorEvent;
 use planexec_schemas::execution::ExecutionStatus;
 use planexec_schemas::{Id, Timestamp};
 use planexec_store::events::NewEvent;
+use planexec_store::executions::engine::NodeRow;
 use planexec_store::executions::{ExecutionRow, engine, materialise};
 use planexec_store::plans;
 use sqlx::PgConnection;
 
 use super::effects::coordinator_event;
-use super::work::{Item, LockMode, Work};
+use super::work::{Item, LockMode};
 use crate::{Error, Options};
 
 /// The executions this transaction holds.
@@ -28,8 +29,9 @@ pub(super) struct Locked {
     pub asked: usize,
     /// For woken executions waiting to start: whether their plan lets them start.
     pub startable: HashMap<Id, bool>,
-    /// Executions whose tasks were materialised in this transaction.
-    pub materialised: HashSet<Id>,
+    /// Executions whose tasks were materialised in this transaction, with the rows written
+    /// (the load phase takes them instead of reading them back).
+    pub materialised: HashMap<Id, Vec<NodeRow>>,
     /// The history of those materialisations.
     pub history: Vec<NewEvent>,
 }
@@ -51,16 +53,19 @@ pub(super) async fn lock_and_start(
     };
     let woken: HashSet<Id> = items
         .iter()
-        .filter(|i| i.work == Work::Wake)
+        .filter(|i| i.work.is_wake())
         .map(|i| i.execution_id)
         .collect();
     let mut locked = Locked {
         rows: Vec::new(),
         asked: ids.len(),
         startable: HashMap::new(),
-        materialised: HashSet::new(),
+        materialised: HashMap::new(),
         history: Vec::new(),
     };
+    // Each plan's status read once, however many of its executions wake.
+    let mut plan_ready: HashMap<Id, bool> = HashMap::new();
+    let mut starting = Vec::new();
     for row in rows.iter().filter(|r| woken.contains(&r.id)) {
         if !matches!(
             row.status()?,
@@ -68,22 +73,32 @@ pub(super) async fn lock_and_start(
         ) {
             continue;
         }
-        let ready = plans::read::status(&mut *conn, row.plan_id)
-            .await?
-            .is_some_and(|s| s.is_startable());
+        let ready = match plan_ready.get(&row.plan_id) {
+            Some(ready) => *ready,
+            None => {
+                let ready = plans::read::status(&mut *conn, row.plan_id)
+                    .await?
+                    .is_some_and(|s| s.is_startable());
+                plan_ready.insert(row.plan_id, ready);
+                ready
+            }
+        };
         locked.startable.insert(row.id, ready);
         if ready {
-            start(&mut *conn, row, now, options, &mut locked).await?;
+            starting.push((row.id, row.plan_id));
         }
+    }
+    if !starting.is_empty() {
+        start(&mut *conn, &starting, now, options, &mut locked).await?;
     }
     locked.rows = rows;
     Ok(locked)
 }
 
-/// Copies the plan's tasks into the execution, once.
+/// Copies the plans' tasks into the executions `starting` names, once.
 async fn start(
     conn: &mut PgConnection,
-    row: &ExecutionRow,
+    starting: &[(Id, Id)],
     now: Timestamp,
     options: &Options,
     locked: &mut Locked,
@@ -92,17 +107,23 @@ async fn start(
         timeout_seconds: options.task_timeout_seconds,
         max_attempts: options.retry.max_attempts,
     };
-    if let Some((tasks, leaves)) =
-        materialise::materialise(conn, row.id, row.plan_id, defaults).await?
-    {
-        locked.materialised.insert(row.id);
+    let mut written = materialise::materialise_many(conn, starting, defaults).await?;
+    // In the order asked, so the history is the same whatever the map's order.
+    for (id, _) in starting {
+        let Some(copy) = written.remove(id) else {
+            continue;
+        };
         locked.history.push(coordinator_event(
-            row.id,
+            *id,
             None,
             None,
             now,
-            CoordinatorEvent::TasksMaterialised { tasks, leaves },
+            CoordinatorEvent::TasksMaterialised {
+                tasks: copy.tasks,
+                leaves: copy.leaves,
+            },
         ));
+        locked.materialised.insert(*id, copy.nodes);
     }
     Ok(())
 }

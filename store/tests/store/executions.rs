@@ -3,10 +3,10 @@ use std::time::Duration;
 use chrono::Utc;
 use planexec_schemas::execution::{BlockedReason, ExecutionStatus, TaskStatus};
 use planexec_schemas::{Id, new_id};
-use planexec_store::executions::engine::{ExecutionSave, NodeOutput, NodeSave};
+use planexec_store::executions;
+use planexec_store::executions::engine::{ExecutionSave, NodeOutput, NodeSave, Published};
 use planexec_store::executions::materialise::TaskDefaults;
 use planexec_store::executions::schedule::NewExecution;
-use planexec_store::executions::{self, NodeTable};
 use planexec_store::{agents, plans};
 use sqlx::PgPool;
 
@@ -76,12 +76,13 @@ async fn materialising_copies_every_task_and_subtask_with_dependencies_and_is_id
         timeout_seconds: 60,
         max_attempts: 3,
     };
-    let counts = executions::materialise::materialise(&mut tx, execution, plan, defaults)
+    let written = executions::materialise::materialise(&mut tx, execution, plan, defaults)
         .await
-        .expect("materialise");
+        .expect("materialise")
+        .expect("materialised");
     assert_eq!(
-        counts,
-        Some((decomposition.counts.tasks, decomposition.counts.leaves))
+        (written.tasks, written.leaves),
+        (decomposition.counts.tasks, decomposition.counts.leaves)
     );
     let again = executions::materialise::materialise(&mut tx, execution, plan, defaults)
         .await
@@ -93,6 +94,10 @@ async fn materialising_copies_every_task_and_subtask_with_dependencies_and_is_id
         .remove(&execution)
         .expect("nodes");
     tx.commit().await.expect("commit");
+    assert_eq!(
+        written.nodes, nodes,
+        "what materialising returns is what loading reads back"
+    );
 
     let expected: Vec<String> = decomposition
         .leaves()
@@ -257,9 +262,16 @@ async fn a_publish_confirmation_only_confirms_its_own_attempt() {
     .execute(&pool)
     .await
     .expect("set attempt");
-    executions::engine::mark_published(&pool, &[(leaf.table(), leaf.id, 1)])
+    let confirmation = |attempt| Published {
+        table: leaf.table(),
+        execution_id: execution,
+        task_id: leaf.id,
+        attempt,
+    };
+    let skipped = executions::engine::mark_published(&pool, &[confirmation(1)])
         .await
         .expect("confirm stale");
+    assert!(skipped.is_empty());
     let published = |pool: PgPool| async move {
         let mut conn = pool.acquire().await.expect("conn");
         executions::engine::load_nodes(&mut conn, &[execution])
@@ -273,11 +285,81 @@ async fn a_publish_confirmation_only_confirms_its_own_attempt() {
             .published_at
     };
     assert_eq!(published(pool.clone()).await, None);
-    executions::engine::mark_published(&pool, &[(leaf.table(), leaf.id, 2)])
+    // While another transaction holds the execution, the confirmation waits for it.
+    let mut holder = pool.begin().await.expect("tx");
+    executions::engine::lock(&mut holder, &[execution])
+        .await
+        .expect("lock");
+    let skipped = executions::engine::mark_published(&pool, &[confirmation(2)])
+        .await
+        .expect("confirm under a busy execution");
+    assert_eq!(
+        skipped,
+        vec![confirmation(2)],
+        "handed back, not waited for"
+    );
+    assert_eq!(published(pool.clone()).await, None);
+    holder.rollback().await.expect("release");
+    let skipped = executions::engine::mark_published(&pool, &[confirmation(2)])
         .await
         .expect("confirm");
+    assert!(skipped.is_empty());
     assert!(published(pool.clone()).await.is_some());
-    let _ = NodeTable::Tasks;
+}
+
+#[tokio::test]
+async fn executions_of_one_plan_materialise_together_and_once() {
+    let (_env, pool) = migrated().await;
+    let (done, plan, agent) = materialised(&pool).await;
+    let mut fresh = Vec::new();
+    for _ in 0..3 {
+        let new = NewExecution {
+            id: new_id(),
+            plan_id: plan,
+            agent_id: agent,
+            max_parallel: 1,
+            routing: Default::default(),
+        };
+        executions::schedule::insert(&pool, &new)
+            .await
+            .expect("execution")
+            .expect("a new id");
+        fresh.push(new.id);
+    }
+    let mut starts: Vec<(Id, Id)> = fresh.iter().map(|id| (*id, plan)).collect();
+    starts.push((done, plan));
+    starts.push((fresh[0], plan));
+    let mut tx = pool.begin().await.expect("tx");
+    let defaults = TaskDefaults {
+        timeout_seconds: 60,
+        max_attempts: 3,
+    };
+    let written = executions::materialise::materialise_many(&mut tx, &starts, defaults)
+        .await
+        .expect("materialise");
+    let mut started: Vec<Id> = written.keys().copied().collect();
+    started.sort();
+    let mut expected = fresh.clone();
+    expected.sort();
+    assert_eq!(started, expected, "the one materialised before is left out");
+    let loaded = executions::engine::load_nodes(&mut tx, &fresh)
+        .await
+        .expect("load");
+    tx.commit().await.expect("commit");
+    let decomposition = prospecting();
+    for id in &fresh {
+        assert_eq!(
+            written[id].nodes, loaded[id],
+            "execution {id} reads back as written"
+        );
+        assert_eq!(written[id].tasks, decomposition.counts.tasks);
+        let ids: std::collections::HashSet<Id> = written[id].nodes.iter().map(|n| n.id).collect();
+        assert_eq!(
+            ids.len(),
+            written[id].nodes.len(),
+            "every copy has ids of its own"
+        );
+    }
 }
 
 #[tokio::test]
