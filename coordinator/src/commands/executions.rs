@@ -11,7 +11,6 @@ use planexec_schemas::{Id, new_id};
 use planexec_store::executions::read;
 use planexec_store::executions::schedule::{self, NewExecution};
 use planexec_store::{agents, events, plans};
-use tracing::Instrument;
 
 use super::reply::internal;
 use crate::engine::{Engine, Item, LockMode, Outcome, Work, coordinator_event};
@@ -107,14 +106,8 @@ pub(super) async fn create(engine: &Engine, c: CreateExecution) -> Result<Execut
     tx.commit().await.map_err(internal)?;
     let execution = row.to_execution().map_err(internal)?;
     // Start it now rather than at the scheduler's next tick; the answer is the CREATED row.
-    // It goes on in the command's trace: the first dispatches belong to the request.
-    let starter = engine.clone();
-    let start = async move {
-        if let Err(e) = starter.wake(&[new.id]).await {
-            tracing::warn!(error = %e, execution = %new.id, "starting failed; the scheduler will retry");
-        }
-    };
-    tokio::spawn(start.instrument(tracing::Span::current()));
+    // The start keeps the command's trace: the first dispatches belong to the request.
+    engine.start_soon(new.id);
     Ok(execution)
 }
 

@@ -62,7 +62,7 @@ impl Batch {
                         Err(rejection) => Outcome::Rejected(rejection),
                     }
                 }
-                Work::Wake => {
+                Work::Wake | Work::Start { .. } => {
                     let startable = self.startable.get(&entry.state.id).copied();
                     wake(entry, startable, ctx, &mut changes)
                 }
@@ -97,6 +97,11 @@ fn item_span(item: &Item) -> tracing::Span {
                 task = %event.task_id,
                 event_type = event.body.event_type().as_str(),
             );
+            trace.parent_of(&span);
+            span
+        }
+        Work::Start { trace } => {
+            let span = tracing::info_span!("work", execution = %item.execution_id, kind = "start");
             trace.parent_of(&span);
             span
         }

@@ -25,6 +25,7 @@ mod outbox;
 mod publish;
 mod save;
 mod start;
+mod starter;
 mod state;
 mod work;
 
@@ -64,6 +65,8 @@ struct Inner {
     auth: Option<NatsAuth>,
     /// Dispatches JetStream confirmed that the database does not hold yet.
     confirmations: confirm::Pending,
+    /// Executions just created, waiting for their start.
+    starts: starter::Starts,
 }
 
 impl Engine {
@@ -91,6 +94,7 @@ impl Engine {
                 states: cache::StateCache::default(),
                 auth,
                 confirmations: confirm::Pending::default(),
+                starts: starter::Starts::default(),
             }),
         }
     }

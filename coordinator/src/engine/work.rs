@@ -22,17 +22,26 @@ pub enum Work {
     Operator(Input),
     /// Look at the execution: start it, release it after review, fire its due deadlines.
     Wake,
+    /// A wake of an execution just created, in the trace of the request that created it (its
+    /// first dispatches belong to that request).
+    Start { trace: TraceContext },
     /// Agents came, went or registered.
     AgentsChanged,
 }
 
 impl Work {
+    /// A look at the execution (a wake, or the first one after its creation).
+    pub fn is_wake(&self) -> bool {
+        matches!(self, Self::Wake | Self::Start { .. })
+    }
+
     /// Its name in spans and logs.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Agent { .. } => "agent_event",
             Self::Operator(_) => "operator",
             Self::Wake => "wake",
+            Self::Start { .. } => "start",
             Self::AgentsChanged => "agents_changed",
         }
     }

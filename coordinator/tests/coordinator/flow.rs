@@ -320,3 +320,33 @@ async fn operator_commands_name_unknown_executions_and_invalid_transitions() {
         .expect_err("an operator completed an execution");
     assert!(matches!(err, CommandError::Invalid { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_burst_of_creations_starts_every_execution_once() {
+    let stack = Stack::new().await;
+    let plan = stack.plan(&[0, 0], &[]).await;
+    let agent = stack.agent("larry").await;
+    let created = futures::future::join_all((0..12).map(|_| stack.execute(plan, agent.id))).await;
+    let mut first: Vec<_> = Vec::new();
+    for _ in 0..created.len() {
+        let task = agent.task().await;
+        assert_eq!((task.wbs.as_str(), task.attempt), ("1.1", 1));
+        first.push(task.execution_id);
+    }
+    first.sort();
+    let mut expected: Vec<_> = created.iter().map(|e| e.id).collect();
+    expected.sort();
+    assert_eq!(first, expected, "each execution's first task, once");
+    assert!(
+        agent.next(Duration::from_millis(300)).await.is_none(),
+        "nothing more until a first task completes"
+    );
+    for execution in &created {
+        let history = stack.history(execution.id).await;
+        let materialised = history
+            .iter()
+            .filter(|h| h.0 == "tasks_materialised")
+            .count();
+        assert_eq!(materialised, 1, "execution {} started once", execution.id);
+    }
+}
