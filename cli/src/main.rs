@@ -11,6 +11,14 @@
 //!   `token`: the operator's token; `client`: the API client of the client subcommands;
 //!   `telemetry`: logging.
 
+/// `println!` for what the CLI prints: a closed stdout (`planexec agent rotate ... | head -1`)
+/// ends the process quietly, as it ends `cat`, rather than in a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cmd::output::say(format_args!($($arg)*))
+    };
+}
+
 mod client;
 mod cmd;
 mod serve;

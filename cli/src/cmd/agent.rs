@@ -113,9 +113,11 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         SimIdentity::Register { name } => {
             // Print the new agent's credentials before it starts working: they are shown once.
             let registered = planexec_sim::register(&options, name).await?;
-            println!(
+            say!(
                 "registered agent {} ({}); token: {}",
-                registered.agent.id, registered.agent.name, registered.token
+                registered.agent.id,
+                registered.agent.name,
+                registered.token
             );
             SimOptions {
                 identity: SimIdentity::Existing {

@@ -126,14 +126,14 @@ pub async fn show(args: ShowArgs) -> anyhow::Result<()> {
     if args.output == Output::Json {
         return args.output.print_json(&agent);
     }
-    println!("agent {}  {}  ({})", agent.id, agent.name, agent.role);
-    println!("  status:         {}", agent.status.as_str());
-    println!("  last heartbeat: {}", heartbeat(&agent));
-    println!(
+    say!("agent {}  {}  ({})", agent.id, agent.name, agent.role);
+    say!("  status:         {}", agent.status.as_str());
+    say!("  last heartbeat: {}", heartbeat(&agent));
+    say!(
         "  registered:     {}",
         agent.created_at.format("%Y-%m-%d %H:%M:%S UTC")
     );
-    println!("  capabilities:   {}", agent.capabilities.join(", "));
+    say!("  capabilities:   {}", agent.capabilities.join(", "));
     Ok(())
 }
 
@@ -165,7 +165,7 @@ pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
     let agent: Agent = client
         .patch(&format!("/api/agents/{}", args.agent_id), &request)
         .await?;
-    println!(
+    say!(
         "agent {} ({}, {}): {}",
         agent.id,
         agent.name,
@@ -191,7 +191,7 @@ pub async fn delete(args: DeleteArgs) -> anyhow::Result<()> {
     client
         .delete(&format!("/api/agents/{}", args.agent_id))
         .await?;
-    println!(
+    say!(
         "agent {} deleted; its token and NATS credentials no longer work",
         args.agent_id
     );
@@ -203,17 +203,17 @@ fn print_credentials(
     agent: &RegisteredAgent,
     creds_out: Option<&Path>,
 ) -> anyhow::Result<()> {
-    println!("{what} agent {} ({})", agent.agent.id, agent.agent.name);
-    println!("  token (shown once): {}", agent.token);
+    say!("{what} agent {} ({})", agent.agent.id, agent.agent.name);
+    say!("  token (shown once): {}", agent.token);
     match (&agent.nats_credentials, creds_out) {
         (Some(creds), Some(path)) => {
             write_secret(path, creds)?;
-            println!("  NATS credentials written to {}", path.display());
+            say!("  NATS credentials written to {}", path.display());
         }
         (Some(_), None) => {
-            println!("  NATS credentials: returned, not kept (pass --creds-out FILE to keep them)")
+            say!("  NATS credentials: returned, not kept (pass --creds-out FILE to keep them)")
         }
-        (None, _) => println!("  NATS credentials: none (this NATS takes no credentials)"),
+        (None, _) => say!("  NATS credentials: none (this NATS takes no credentials)"),
     }
     Ok(())
 }

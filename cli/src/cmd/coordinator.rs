@@ -53,7 +53,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         })
         .await?;
     if let Some(address) = metrics_address {
-        println!("coordinator metrics at http://{address}/metrics");
+        say!("coordinator metrics at http://{address}/metrics");
     }
     started.serve(args.shutdown.grace(), |_| {}).await
 }

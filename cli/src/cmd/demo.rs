@@ -95,9 +95,13 @@ async fn demo(url: &str, token: SecretString, shutdown: CancellationToken) -> an
     let plan = summary
         .id
         .ok_or_else(|| anyhow::anyhow!("the import returned no plan id"))?;
-    println!(
+    say!(
         "demo: imported \"{}\" ({} phases, {} tasks, {} subtasks, confidence {:.2})",
-        summary.title, summary.phases, summary.tasks, summary.subtasks, summary.confidence
+        summary.title,
+        summary.phases,
+        summary.tasks,
+        summary.subtasks,
+        summary.confidence
     );
     let mut capabilities: Vec<String> = planexec_schemas::agent::capability::LARRY
         .iter()
@@ -110,7 +114,7 @@ async fn demo(url: &str, token: SecretString, shutdown: CancellationToken) -> an
         capabilities,
     };
     let larry: RegisteredAgent = api.post("/api/agents", &request).await?;
-    println!("demo: registered Larry as agent {}", larry.agent.id);
+    say!("demo: registered Larry as agent {}", larry.agent.id);
     let options = SimOptions {
         transport: SimTransport::Http,
         gateway_url: Some(url.to_owned()),
@@ -132,14 +136,16 @@ async fn demo(url: &str, token: SecretString, shutdown: CancellationToken) -> an
         routing: None,
     };
     let execution: Execution = api.post("/api/executions", &request).await?;
-    println!(
+    say!(
         "demo: execution {} created; following it (Ctrl-C stops planexec)",
         execution.id
     );
     let done = super::exec::watch(&api, execution.id).await?;
-    println!(
+    say!(
         "demo: execution {} ended {} — see {url}/api/executions/{}/events",
-        done.id, done.status, done.id
+        done.id,
+        done.status,
+        done.id
     );
     if sim.is_finished()
         && let Ok(Err(e)) = sim.await

@@ -113,7 +113,7 @@ fn print(report: &Report, output: Output) -> anyhow::Result<()> {
     } else {
         "moved"
     };
-    println!(
+    say!(
         "{verb} {} events of {} executions that ended before {} to the archive",
         report.events,
         report.executions,
@@ -122,7 +122,7 @@ fn print(report: &Report, output: Output) -> anyhow::Result<()> {
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
     if !report.dry_run && report.events > 0 && report.seconds > 0.0 {
-        println!(
+        say!(
             "in {:.1} s ({:.0} events/s)",
             report.seconds,
             report.events as f64 / report.seconds

@@ -172,7 +172,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 routing,
             };
             let execution: Execution = api.post("/api/executions", &request).await?;
-            println!("execution {} created ({})", execution.id, execution.status);
+            say!("execution {} created ({})", execution.id, execution.status);
             if follow {
                 print_status(&watch(&api, execution.id).await?);
             }
@@ -297,21 +297,25 @@ async fn set(
 }
 
 pub fn print_status(e: &Execution) {
-    println!(
+    say!(
         "execution {}  {}  {:.1}% ({} of {} tasks)",
-        e.id, e.status, e.progress, e.leaves_done, e.leaves_total
+        e.id,
+        e.status,
+        e.progress,
+        e.leaves_done,
+        e.leaves_total
     );
     if let Some(task) = &e.current_task {
-        println!("  current task {} {}", task.wbs, task.title);
+        say!("  current task {} {}", task.wbs, task.title);
     }
     if let Some(reason) = e.blocked_reason {
-        println!(
+        say!(
             "  blocked: {} — {}",
             reason.as_str(),
             e.blocked_detail.as_deref().unwrap_or("")
         );
     }
     if let Some(at) = e.events_archived_at {
-        println!("  events archived at {at} (planexec exec events --archived)");
+        say!("  events archived at {at} (planexec exec events --archived)");
     }
 }

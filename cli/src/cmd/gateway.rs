@@ -47,6 +47,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             ..Roles::default()
         })
         .await?;
-    println!("planexec gateway at http://{address}");
+    say!("planexec gateway at http://{address}");
     started.serve(args.shutdown.grace(), |_| {}).await
 }

@@ -50,7 +50,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     let applied = planexec_store::applied_migrations(&pool).await?;
-    println!(
+    say!(
         "migrations applied: {} (newest {:?})",
         applied.len(),
         applied.last()

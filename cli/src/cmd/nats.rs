@@ -32,16 +32,16 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
     let written = Setup::generate()
         .write(&dir)
         .with_context(|| format!("writing the NATS setup into {}", dir.display()))?;
-    println!("NATS setup written to {}", dir.display());
-    println!(
+    say!("NATS setup written to {}", dir.display());
+    say!(
         "  server:   nats-server -c {} -a 127.0.0.1 -p 4222 -sd /var/lib/nats",
         written.nats_conf.display()
     );
-    println!(
+    say!(
         "  services: set -a; . {}; set +a   (then start planexec coordinator / gateway)",
         written.env_file.display()
     );
-    println!("  agents get their own credentials when registered (`nats_credentials`).");
-    println!("Keep the folder private: it holds the signing keys.");
+    say!("  agents get their own credentials when registered (`nats_credentials`).");
+    say!("Keep the folder private: it holds the signing keys.");
     Ok(())
 }

@@ -5,6 +5,18 @@ use std::io::Write;
 
 use serde::Serialize;
 
+/// Writes a line to stdout (the `say!` macro). A closed pipe ends the process with success:
+/// the reader has all it wanted. Any other failure to print panics, as `println!` does.
+pub fn say(line: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{line}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        panic!("failed printing to stdout: {e}");
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Output {
     Table,

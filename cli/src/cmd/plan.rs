@@ -45,7 +45,7 @@ async fn show(api: &ApiClient, id: Id, output: Output) -> anyhow::Result<()> {
     if output == Output::Json {
         return output.print_json(&plan);
     }
-    println!(
+    say!(
         "plan {}  {}  confidence {:.0}%  {}",
         plan.id,
         plan.status.as_str(),
@@ -53,7 +53,7 @@ async fn show(api: &ApiClient, id: Id, output: Output) -> anyhow::Result<()> {
         plan.title
     );
     for reason in &plan.review_reasons {
-        println!("  needs review: {reason}");
+        say!("  needs review: {reason}");
     }
     let mut table = Table::new(&["WBS", "CAPABILITY", "CONFIDENCE", "EVIDENCE", "TITLE"]);
     let mut add = |t: &PlanTask| {
@@ -140,7 +140,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             let plan: Plan = api(&client)?
                 .post(&format!("/api/plans/{id}/approve"), &serde_json::json!({}))
                 .await?;
-            println!("plan {} {}", plan.id, plan.status.as_str());
+            say!("plan {} {}", plan.id, plan.status.as_str());
             return Ok(());
         }
     };

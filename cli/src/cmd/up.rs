@@ -79,40 +79,40 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         })
         .await?;
 
-    println!("planexec is up at {url}");
-    println!("  API        {url}/api (OpenAPI: {url}/api/openapi.json)");
-    println!(
+    say!("planexec is up at {url}");
+    say!("  API        {url}/api (OpenAPI: {url}/api/openapi.json)");
+    say!(
         "  PostgreSQL {}{}",
         redact(servers.database_url.expose_secret()),
         private(servers.private_postgres.is_some())
     );
-    println!(
+    say!(
         "  NATS       {}{}",
         servers.nats_url,
         private(servers.private_nats.is_some())
     );
     if let Some(auth) = &servers.nats_auth {
-        println!(
+        say!(
             "  NATS auth  on; agents get their own credentials when registered (setup in {})",
             auth.env_file.parent().unwrap_or(&data_dir).display()
         );
     }
     match made {
-        Some(path) => println!(
+        Some(path) => say!(
             "  operator token (new, kept in {}): {}",
             path.display(),
             token.expose_secret()
         ),
         None if args.gateway.operator_token.is_some() => {
-            println!("  operator token: from PLANEXE_OPERATOR_TOKEN")
+            say!("  operator token: from PLANEXE_OPERATOR_TOKEN")
         }
-        None => println!(
+        None => say!(
             "  operator token: in {}",
             data_dir.join(token::OPERATOR_TOKEN_FILE).display()
         ),
     }
     match token::save_for_cli(&token) {
-        Ok(Some(path)) => println!(
+        Ok(Some(path)) => say!(
             "  the CLI finds the token from any folder: {}",
             path.display()
         ),

@@ -49,7 +49,7 @@ impl View {
         if self.terminal {
             self.bar.println(line);
         } else {
-            println!("{line}");
+            say!("{line}");
         }
     }
 

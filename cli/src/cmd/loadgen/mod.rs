@@ -83,9 +83,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if args.ideal {
         let report = ideal::run(&args).await?;
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            say!("{}", serde_json::to_string_pretty(&report)?);
         } else {
-            println!(
+            say!(
                 "idealised pipeline: {} executions × {} tasks over {} agents in {:.2} s: {:.0} tasks/s",
                 report.executions,
                 args.leaves,
@@ -98,7 +98,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     let report = measure(&args, &namespace).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        say!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         report.print();
     }

@@ -125,7 +125,7 @@ impl Report {
     }
 
     pub fn print(&self) {
-        println!(
+        say!(
             "{} executions × {} tasks = {} tasks over {} {} agents in {:.2} s ({} loop{})",
             self.executions,
             self.tasks / self.executions.max(1),
@@ -139,12 +139,12 @@ impl Report {
                 .unwrap_or_default(),
         );
         if self.executions_refused > 0 {
-            println!(
+            say!(
                 "  refused           {} executions (planexec answered with an error; not counted below)",
                 self.executions_refused
             );
         }
-        println!(
+        say!(
             "  throughput        {:.0} tasks/s ({:.0} agent events/s, {:.0} history events/s){}",
             self.tasks_per_second,
             self.agent_events_per_second,
@@ -152,13 +152,16 @@ impl Report {
             if self.timed_out { "; TIMED OUT" } else { "" }
         );
         if let Some(s) = &self.steady {
-            println!(
+            say!(
                 "  steady state      {:.0} tasks/s completed of {:.0} offered ({:.2}) over {:.1} s",
-                s.completed_tasks_per_second, s.offered_tasks_per_second, s.ratio, s.window_seconds
+                s.completed_tasks_per_second,
+                s.offered_tasks_per_second,
+                s.ratio,
+                s.window_seconds
             );
         }
         let v = &self.verified;
-        println!(
+        say!(
             "  history           {} of {} tasks completed, {} lost, {} duplicated, {} events rejected, {} progress reports; {} redeliveries",
             v.tasks_completed,
             v.tasks_expected,
@@ -170,9 +173,12 @@ impl Report {
         );
         let spread = |name: &str, s: &Option<Spread>| {
             if let Some(s) = s {
-                println!(
+                say!(
                     "  {name:<17} p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                    s.p50, s.p95, s.p99, s.max
+                    s.p50,
+                    s.p95,
+                    s.p99,
+                    s.max
                 );
             }
         };
@@ -181,14 +187,16 @@ impl Report {
         spread("execution", &self.execution_ms);
         spread("API", &self.api_ms);
         if let Some(b) = &self.baseline {
-            println!("  baseline on this machine:");
-            println!(
+            say!("  baseline on this machine:");
+            say!(
                 "    PostgreSQL  {:.0} single-row commits/s, {:.0} rows/s in 256-row transactions",
-                b.postgres_single_row_commits_per_second, b.postgres_batched_rows_per_second
+                b.postgres_single_row_commits_per_second,
+                b.postgres_batched_rows_per_second
             );
-            println!(
+            say!(
                 "    JetStream   {:.0} publishes/s (acks awaited, ≤1000 pending), {:.0} consume+ack/s",
-                b.jetstream_publish_per_second, b.jetstream_consume_ack_per_second
+                b.jetstream_publish_per_second,
+                b.jetstream_consume_ack_per_second
             );
         }
     }

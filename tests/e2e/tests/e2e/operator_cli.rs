@@ -126,3 +126,29 @@ async fn the_cli_finds_the_operator_token_from_any_folder() {
     let agents = parse(&stack.cli_with(&["agent", "list", "--output", "json"], &[]));
     assert!(agents.as_array().is_some(), "agent list answered: {agents}");
 }
+
+#[tokio::test]
+async fn printing_into_a_closed_pipe_ends_quietly() {
+    let stack = Stack::up().await;
+    stack.cli(&[
+        "agent",
+        "register",
+        "--name",
+        "sam",
+        "--role",
+        "person",
+        "--capabilities",
+        "send_email",
+    ]);
+    let agents = parse(&stack.cli(&["agent", "list", "--output", "json"]));
+    let id = agents[0]["id"].as_str().expect("an agent").to_owned();
+    // `planexec agent rotate ID | head -0`: the rotation happens; the output has no reader.
+    let output = stack.cli_into_closed_pipe(&["agent", "rotate", &id]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "exit {:?}: {stderr}",
+        output.status
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -214,6 +214,23 @@ impl Stack {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// `planexec <args>` (as [`Self::cli`]) writing into a pipe whose reader is gone, as under
+    /// `| head -1` once head has its line.
+    pub fn cli_into_closed_pipe(&self, args: &[&str]) -> std::process::Output {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        Command::new(binary())
+            .args(args)
+            .current_dir(self.dir.path())
+            .envs(stack_env(&self.env))
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("PLANEXE_GATEWAY_URL", &self.url)
+            .env("PLANEXE_OPERATOR_TOKEN", OPERATOR)
+            .stdout(writer)
+            .output()
+            .expect("planexec runs")
+    }
+
     pub async fn register_larry(&self, name: &str) -> (String, String) {
         let capabilities = json!([
             "send_email",
