@@ -49,6 +49,12 @@ async fn planexec_events_archive_moves_an_ended_execution_and_the_api_reads_it_b
         assert!(tokio::time::Instant::now() < deadline, "never CANCELLED");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The running one has started (its first task dispatched, no agent to take it): its
+    // history stays as it is unless something touches it.
+    while stack.get(&format!("/api/executions/{running}")).await["status"] != "RUNNING" {
+        assert!(tokio::time::Instant::now() < deadline, "never RUNNING");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let history = stack.history(&ended).await;
     let running_history = stack.history(&running).await;
     assert!(!history.is_empty() && !running_history.is_empty());
