@@ -13,6 +13,17 @@ use sqlx::PgPool;
 use super::migrated;
 use super::plans::prospecting;
 
+/// A strict-order execution of `plan` by `agent`, not stored yet.
+fn new_execution(plan: Id, agent: Id) -> NewExecution {
+    NewExecution {
+        id: new_id(),
+        plan_id: plan,
+        agent_id: agent,
+        max_parallel: 1,
+        routing: Default::default(),
+    }
+}
+
 async fn execution_of_the_fixture(pool: &PgPool) -> (Id, Id, Id) {
     let plan = plans::write::insert(pool, &prospecting())
         .await
@@ -29,13 +40,7 @@ async fn execution_of_the_fixture(pool: &PgPool) -> (Id, Id, Id) {
     )
     .await
     .expect("agent");
-    let new = NewExecution {
-        id: new_id(),
-        plan_id: plan,
-        agent_id: agent,
-        max_parallel: 1,
-        routing: Default::default(),
-    };
+    let new = new_execution(plan, agent);
     let row = executions::schedule::insert(pool, &new)
         .await
         .expect("execution")
@@ -313,13 +318,7 @@ async fn executions_of_one_plan_materialise_together_and_once() {
     let (done, plan, agent) = materialised(&pool).await;
     let mut fresh = Vec::new();
     for _ in 0..3 {
-        let new = NewExecution {
-            id: new_id(),
-            plan_id: plan,
-            agent_id: agent,
-            max_parallel: 1,
-            routing: Default::default(),
-        };
+        let new = new_execution(plan, agent);
         executions::schedule::insert(&pool, &new)
             .await
             .expect("execution")
